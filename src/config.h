@@ -1,0 +1,168 @@
+/*
+ * config.c: the YAML config file -> struct config (DESIGN.md section 4).
+ *
+ * config_load() collects every error as "FILE:LINE:COL: message" and every
+ * warning the same way; it returns NULL when there is at least one error.
+ * Secrets are read at load time, held in memory only in the credentials
+ * struct and wiped by config_free().
+ */
+#ifndef HSS_CONFIG_H
+#define HSS_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "log.h"
+
+#define CONFIG_DEFAULT_PATH	SYSCONFDIR "/hss-forwarder/hss-forwarder.yaml"
+#define CONFIG_DEFAULT_STATEDIR	LOCALSTATEDIR "/lib/hss-forwarder"
+
+enum cred_method {
+	CRED_AKSK,
+	CRED_PASSWORD,
+	CRED_TOKEN,
+};
+
+/* Where a secret came from, so that auth.c can re-read it (token_file). */
+enum secret_origin {
+	SECRET_NONE = 0,
+	SECRET_FILE,		/* *_file: path */
+	SECRET_ENV,		/* *_env: variable name */
+	SECRET_CREDDIR,		/* $CREDENTIALS_DIRECTORY/<key>: path */
+	SECRET_INLINE,		/* in the YAML itself (warned about) */
+};
+
+struct secret {
+	enum secret_origin	 origin;
+	char			*where;	/* path or variable; never secret */
+	char			*value;	/* wiped when freed */
+};
+
+struct credentials {
+	enum cred_method	 method;
+	struct secret		 access_key;
+	struct secret		 secret_key;
+	struct secret		 security_token;	/* optional */
+	char			*iam_endpoint;	/* password: default derived */
+	char			*domain;
+	char			*user;
+	struct secret		 password;
+	struct secret		 token;		/* token method */
+};
+
+/* One query parameter; arrays are repeated keys, in config order. */
+struct kv {
+	char	*key;
+	char	*value;
+};
+
+enum source_category {
+	CATEGORY_HOST,
+	CATEGORY_CONTAINER,
+};
+
+struct source_config {
+	char		*name;
+	int		 line;		/* where the source starts in the file */
+	char		*region;
+	char		*project_id;
+	enum source_category category;
+	char		*enterprise_project_id;	/* NULL: not sent (API: "0") */
+	char		*endpoint;	/* always set: given or derived */
+	char		*ca_file;	/* NULL: system store */
+	char		*proxy;		/* NULL: *_proxy environment */
+	int64_t		 timeout_ms;
+	struct credentials cred;
+	int64_t		 poll_interval_ms;
+	int64_t		 settle_ms;
+	int64_t		 lookback_ms;
+	int64_t		 backfill_ms;
+	int		 page_size;
+	int		 calls_per_minute;
+	size_t		 max_tracked_ids;	/* dedupe set bound */
+	struct kv	*filters;	/* validated query parameters */
+	size_t		 nfilters;
+};
+
+enum output_format {
+	FORMAT_RFC5424,
+	FORMAT_CEF,
+	FORMAT_LEEF,
+	FORMAT_JSON,
+};
+
+enum output_transport {
+	TRANSPORT_TCP,
+	TRANSPORT_TLS,
+	TRANSPORT_UDP,
+	TRANSPORT_STDOUT,
+};
+
+enum output_framing {
+	FRAMING_OCTET_COUNTING,
+	FRAMING_LF,
+	FRAMING_NONE,		/* udp: one message per datagram */
+};
+
+struct output_tls {
+	char	*ca_file;	/* NULL: system store */
+	char	*cert_file;	/* client certificate (mutual TLS) */
+	char	*key_file;
+	char	*server_name;	/* default: host of address */
+	int	 verify;	/* default 1 */
+	int	 min_version;	/* TLS1_2_VERSION or TLS1_3_VERSION */
+};
+
+struct output_config {
+	char		*name;
+	int		 line;
+	enum output_format format;
+	enum output_transport transport;
+	char		*address;	/* as written; NULL for stdout */
+	char		*host;		/* parsed from address */
+	int		 port;
+	enum output_framing framing;
+	struct output_tls tls;
+	int		 facility;	/* 0..23 */
+	char		*hostname;	/* default: gethostname() */
+	char		*app_name;	/* default "hss-forwarder" */
+	char		*sd_id;		/* default "hss@32473" */
+	int		 syslog_header;	/* cef/leef: RFC 5424 header first */
+	char		 leef_delimiter;	/* default '^' */
+	size_t		 max_message_size;
+	size_t		 queue_limit;
+};
+
+struct config {
+	char		*path;
+	char		*state_directory;
+	enum log_level	 log_level;
+	int64_t		 stats_interval_ms;
+	int64_t		 heartbeat_interval_ms;
+	char		*metrics_listen;	/* NULL: off */
+	char		*metrics_host;
+	int		 metrics_port;
+	struct source_config *sources;
+	size_t		 nsources;
+	struct output_config *outputs;
+	size_t		 noutputs;
+};
+
+/* Diagnostics of one load: each line "FILE:LINE:COL: message". */
+struct config_diag {
+	char	**errors;
+	size_t	  nerrors;
+	char	**warnings;
+	size_t	  nwarnings;
+};
+
+struct config	*config_load(const char *path, struct config_diag *);
+void		 config_free(struct config *);
+void		 config_diag_free(struct config_diag *);
+/* The default API endpoint of a region (eu-west-101 is .eu). Allocated. */
+char		*config_endpoint_for_region(const char *);
+const char	*config_format_name(enum output_format);
+const char	*config_transport_name(enum output_transport);
+const char	*config_category_name(enum source_category);
+
+#endif

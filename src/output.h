@@ -1,0 +1,83 @@
+/*
+ * output.c: SIEM destinations (tcp, tls, udp, stdout), each with its own
+ * queue of framed messages, reconnect, and acknowledgement
+ * (DESIGN.md section 7).
+ *
+ * The delivery interface between sources and outputs:
+ *  - a source formats each new event once per output and hands the message
+ *    to output_enqueue(), which returns the message's sequence number in
+ *    that output (1, 2, 3, ... never reused);
+ *  - when a window is complete the source asks output_when_acked() for a
+ *    callback once every message up to the last sequence it enqueued is
+ *    acknowledged (TCP/TLS: the peer's TCP stack acknowledged every byte,
+ *    SIOCOUTQ; UDP/stdout: written). The callback is never called from
+ *    inside output_when_acked() itself (it is deferred to the event loop);
+ *  - messages are kept until acknowledged and sent again on a new
+ *    connection if the old one broke before that;
+ *  - output_congested() is true while the output is down or holds more than
+ *    queue_limit messages; sources do not fetch more pages meanwhile. The
+ *    congestion callback fires on every change (congested when the limit is
+ *    passed or the connection is lost, clear when the queue drains below
+ *    half of queue_limit and the output is up).
+ */
+#ifndef HSS_OUTPUT_H
+#define HSS_OUTPUT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct event_base;
+struct output_config;
+struct output;
+
+typedef void (*output_ack_cb)(void *arg);
+typedef void (*output_congestion_cb)(struct output *, int congested,
+    void *arg);
+
+struct output_stats {
+	uint64_t	enqueued;	/* messages accepted */
+	uint64_t	acked;		/* messages acknowledged */
+	uint64_t	truncated;	/* cut to max_message_size or datagram */
+	uint64_t	resent;		/* sent again after a reconnect */
+	uint64_t	reconnects;	/* connections established after the first */
+	uint64_t	connect_failures;
+	uint64_t	bytes_sent;
+	size_t		queue_depth;	/* messages not yet acknowledged */
+	int		connected;
+};
+
+struct output	*output_new(struct event_base *, const struct output_config *);
+void		 output_free(struct output *);
+const char	*output_name(const struct output *);
+const struct output_config *output_config(const struct output *);
+/* Start connecting (network transports); stdout/udp are ready at once. */
+int		 output_start(struct output *);
+/*
+ * Queue one unframed message (framing is added here). Never fails and never
+ * drops: the caller respects output_congested() for backpressure. Returns
+ * the message's sequence number.
+ */
+uint64_t	 output_enqueue(struct output *, const char *msg, size_t len);
+/* The sequence number of the last message enqueued (0: none yet). */
+uint64_t	 output_last_seq(const struct output *);
+/*
+ * Call cb(arg) once every message with a sequence number <= seq is
+ * acknowledged. Deferred, never synchronous. Returns 0.
+ */
+int		 output_when_acked(struct output *, uint64_t seq, output_ack_cb,
+		    void *arg);
+/* Forget every pending waiter whose arg is arg (a source going away). */
+void		 output_cancel_waiters(struct output *, void *arg);
+int		 output_congested(const struct output *);
+void		 output_set_congestion_cb(struct output *,
+		    output_congestion_cb, void *arg);
+void		 output_get_stats(const struct output *, struct output_stats *);
+/*
+ * Graceful stop: stop accepting, try to get everything acknowledged within
+ * timeout_ms, then close (TLS close_notify) and call cb(arg). cb is always
+ * called exactly once.
+ */
+void		 output_shutdown(struct output *, int64_t timeout_ms,
+		    output_ack_cb cb, void *arg);
+
+#endif

@@ -1,0 +1,381 @@
+/*
+ * Small helpers used by every module: allocation that never returns NULL,
+ * a growable buffer, strict number and duration parsing, clocks.
+ */
+#include "autoconf.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/crypto.h>
+
+#include "util.h"
+
+static void __attribute__((noreturn))
+oom(size_t size)
+{
+	fprintf(stderr, "hss-forwarder: out of memory allocating %zu bytes\n",
+	    size);
+	abort();
+}
+
+void *
+xmalloc(size_t size)
+{
+	void	*p;
+
+	if ((p = malloc(size == 0 ? 1 : size)) == NULL)
+		oom(size);
+	return p;
+}
+
+void *
+xcalloc(size_t n, size_t size)
+{
+	void	*p;
+
+	if ((p = calloc(n == 0 ? 1 : n, size == 0 ? 1 : size)) == NULL)
+		oom(n * size);
+	return p;
+}
+
+void *
+xreallocarray(void *old, size_t n, size_t size)
+{
+	void	*p;
+
+	if (size != 0 && n > SIZE_MAX / size)
+		oom(SIZE_MAX);
+	if ((p = realloc(old, n * size == 0 ? 1 : n * size)) == NULL)
+		oom(n * size);
+	return p;
+}
+
+char *
+xstrdup(const char *s)
+{
+	return xstrndup(s, strlen(s));
+}
+
+char *
+xstrndup(const char *s, size_t n)
+{
+	char	*p;
+
+	p = xmalloc(n + 1);
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+char *
+xvasprintf(const char *fmt, va_list ap)
+{
+	char	*s;
+
+	if (vasprintf(&s, fmt, ap) == -1)
+		oom(0);
+	return s;
+}
+
+char *
+xasprintf(const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*s;
+
+	va_start(ap, fmt);
+	s = xvasprintf(fmt, ap);
+	va_end(ap);
+	return s;
+}
+
+void
+secret_free(char *s)
+{
+	if (s == NULL)
+		return;
+	OPENSSL_cleanse(s, strlen(s));
+	free(s);
+}
+
+void
+buf_init(struct buf *b)
+{
+	b->data = NULL;
+	b->len = 0;
+	b->cap = 0;
+}
+
+void
+buf_free(struct buf *b)
+{
+	free(b->data);
+	buf_init(b);
+}
+
+void
+buf_reset(struct buf *b)
+{
+	b->len = 0;
+	if (b->data != NULL)
+		b->data[0] = '\0';
+}
+
+void
+buf_reserve(struct buf *b, size_t more)
+{
+	size_t	 need, cap;
+
+	if (more > SIZE_MAX - b->len - 1)
+		oom(SIZE_MAX);
+	need = b->len + more + 1;
+	if (need <= b->cap)
+		return;
+	cap = b->cap == 0 ? 256 : b->cap;
+	while (cap < need)
+		cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+	b->data = xreallocarray(b->data, cap, 1);
+	b->cap = cap;
+}
+
+void
+buf_add(struct buf *b, const void *p, size_t n)
+{
+	buf_reserve(b, n);
+	if (n != 0)
+		memcpy(b->data + b->len, p, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+}
+
+void
+buf_addc(struct buf *b, char c)
+{
+	buf_reserve(b, 1);
+	b->data[b->len++] = c;
+	b->data[b->len] = '\0';
+}
+
+void
+buf_adds(struct buf *b, const char *s)
+{
+	buf_add(b, s, strlen(s));
+}
+
+void
+buf_printf(struct buf *b, const char *fmt, ...)
+{
+	va_list	 ap;
+	int	 n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	buf_reserve(b, (size_t)n);
+	va_start(ap, fmt);
+	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+}
+
+void
+buf_truncate(struct buf *b, size_t len)
+{
+	if (len < b->len) {
+		b->len = len;
+		b->data[len] = '\0';
+	}
+}
+
+int
+parse_int64(const char *s, int64_t min, int64_t max, int64_t *out,
+    const char **errstr)
+{
+	char		*end;
+	long long	 v;
+
+	*errstr = "invalid";
+	if (s == NULL || *s == '\0' || isspace((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (*end != '\0')
+		return -1;
+	if ((errno == ERANGE && v == LLONG_MIN) || v < min) {
+		*errstr = "too small";
+		return -1;
+	}
+	if ((errno == ERANGE && v == LLONG_MAX) || v > max) {
+		*errstr = "too large";
+		return -1;
+	}
+	*errstr = NULL;
+	*out = v;
+	return 0;
+}
+
+int
+parse_duration(const char *s, int64_t *out, const char **errstr)
+{
+	static const struct {
+		const char	*suffix;
+		int64_t		 ms;
+	} units[] = {
+		{ "ms", 1 }, { "s", 1000 }, { "m", 60000 },
+		{ "h", 3600000 }, { "d", 86400000 },
+	};
+	const char	*p;
+	char		 num[32];
+	int64_t		 v;
+	size_t		 i, n;
+
+	*errstr = "invalid duration (use a number with ms, s, m, h or d)";
+	if (s == NULL)
+		return -1;
+	for (p = s; *p >= '0' && *p <= '9'; p++)
+		;
+	n = (size_t)(p - s);
+	if (n == 0 || n >= sizeof(num))
+		return -1;
+	memcpy(num, s, n);
+	num[n] = '\0';
+	if (parse_int64(num, 0, INT64_MAX / 86400000, &v, errstr) == -1) {
+		*errstr = "duration out of range";
+		return -1;
+	}
+	if (*p == '\0') {
+		if (v != 0) {
+			*errstr = "duration needs a unit (ms, s, m, h or d)";
+			return -1;
+		}
+		*out = 0;
+		*errstr = NULL;
+		return 0;
+	}
+	for (i = 0; i < HSS_ARRAY_LEN(units); i++) {
+		if (strcmp(p, units[i].suffix) == 0) {
+			*out = v * units[i].ms;
+			*errstr = NULL;
+			return 0;
+		}
+	}
+	*errstr = "invalid duration (use a number with ms, s, m, h or d)";
+	return -1;
+}
+
+void
+format_duration(int64_t ms, char *out, size_t len)
+{
+	if (ms < 0)
+		ms = 0;
+	if (ms < 1000)
+		snprintf(out, len, "%lldms", (long long)ms);
+	else if (ms < 60000 || ms % 1000 != 0)
+		snprintf(out, len, "%lld.%03llds", (long long)(ms / 1000),
+		    (long long)(ms % 1000));
+	else if (ms < 3600000)
+		snprintf(out, len, "%lldm%llds", (long long)(ms / 60000),
+		    (long long)(ms / 1000 % 60));
+	else if (ms < 86400000)
+		snprintf(out, len, "%lldh%lldm", (long long)(ms / 3600000),
+		    (long long)(ms / 60000 % 60));
+	else
+		snprintf(out, len, "%lldd%lldh", (long long)(ms / 86400000),
+		    (long long)(ms / 3600000 % 24));
+}
+
+int
+parse_hostport(const char *s, char **host, int *port, const char **errstr)
+{
+	const char	*colon, *hs, *he;
+	int64_t		 p;
+
+	*host = NULL;
+	if (s == NULL || *s == '\0') {
+		*errstr = "empty address";
+		return -1;
+	}
+	if (*s == '[') {
+		hs = s + 1;
+		if ((he = strchr(hs, ']')) == NULL || he == hs) {
+			*errstr = "bad address: unterminated or empty [IPv6]";
+			return -1;
+		}
+		if (he[1] != ':') {
+			*errstr = "bad address: expected [IPv6]:port";
+			return -1;
+		}
+		colon = he + 1;
+	} else {
+		hs = s;
+		if ((colon = strrchr(s, ':')) == NULL) {
+			*errstr = "bad address: expected host:port";
+			return -1;
+		}
+		if (memchr(s, ':', (size_t)(colon - s)) != NULL) {
+			*errstr = "bad address: write an IPv6 address as [addr]:port";
+			return -1;
+		}
+		he = colon;
+	}
+	if (he == hs) {
+		*errstr = "bad address: empty host";
+		return -1;
+	}
+	if (parse_int64(colon + 1, 1, 65535, &p, errstr) == -1) {
+		*errstr = "bad address: port must be 1-65535";
+		return -1;
+	}
+	*host = xstrndup(hs, (size_t)(he - hs));
+	*port = (int)p;
+	*errstr = NULL;
+	return 0;
+}
+
+int64_t
+time_now_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t
+time_mono_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void
+time_format_iso(int64_t ms, char *out, size_t len)
+{
+	struct tm	 tm;
+	time_t		 t;
+	int64_t		 frac;
+
+	t = (time_t)(ms / 1000);
+	frac = ms % 1000;
+	if (frac < 0) {
+		frac += 1000;
+		t -= 1;
+	}
+	if (gmtime_r(&t, &tm) == NULL) {
+		snprintf(out, len, "1970-01-01T00:00:00.000Z");
+		return;
+	}
+	snprintf(out, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+	    tm.tm_min, tm.tm_sec, (int)frac);
+}
