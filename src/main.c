@@ -1,14 +1,740 @@
-/* hss-forwarder: start-up. Replaced by the full daemon in the next commit. */
+/*
+ * hss-forwarder: command line, start-up checks, the state directory lock,
+ * signals, reload, systemd notification, and the life cycle of the
+ * pipeline (outputs first, then sources; stopped in the reverse order).
+ */
 #include "autoconf.h"
 
-#include <stdio.h>
+#include <sys/types.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+#include <event2/event.h>
+#include <openssl/crypto.h>
+#include <yaml.h>
+
+#include "api.h"
+#include "config.h"
+#include "cursor.h"
+#include "format.h"
 #include "log.h"
+#include "output.h"
+#include "source.h"
+#include "stats.h"
 #include "util.h"
+#include "window.h"
+
+#define STOP_TIMEOUT_MS		10000	/* DESIGN.md section 9 */
+#define SOURCE_STOP_MS		7000	/* sources get this much of it */
+#define STATUS_INTERVAL_MS	10000
+
+struct daemon {
+	struct event_base	 *base;
+	struct config		 *conf;
+	struct config		 *next_conf;	/* reload waiting to apply */
+	const char		 *config_path;
+	struct api		 *api;
+	struct output		**outputs;
+	uint32_t		 *sequences;
+	size_t			  noutputs;
+	struct source		**sources;
+	size_t			  nsources;
+	size_t			  sources_running;
+	size_t			  outputs_running;
+	struct stats		 *stats;
+	struct event		 *ev_sigterm;
+	struct event		 *ev_sigint;
+	struct event		 *ev_sighup;
+	struct event		 *ev_sigusr1;
+	struct event		 *ev_status;
+	struct event		 *ev_watchdog;
+	struct event		 *ev_heartbeat;
+	int64_t			  started;
+	int64_t			  watchdog_ms;
+	int			  lock_fd;
+	char			 *locked_dir;
+	int			  once;
+	int			  verbose;
+	int			  stopping;	/* 1: pipeline stopping */
+	int			  exiting;	/* exit after the stop */
+	int			  failed;
+	char			  hostname[256];
+};
+
+static size_t	pipeline_start(struct daemon *);
+static void	pipeline_stop(struct daemon *);
+
+static void __attribute__((noreturn))
+usage(int status)
+{
+	fprintf(status == 0 ? stdout : stderr,
+	    "usage: hss-forwarder [-c FILE] [-f] [-n] [--once] [-v...] [-V] [-h]\n"
+	    "  -c FILE   config file (default %s)\n"
+	    "  -f        stay in the foreground, log to stderr\n"
+	    "  -n        check the config and exit (0 valid, 1 invalid)\n"
+	    "  --once    run every source up to now, deliver, commit, exit\n"
+	    "  -v        more logging (repeatable)\n"
+	    "  -V        print the version and the libraries' versions\n"
+	    "  -h        this help\n", CONFIG_DEFAULT_PATH);
+	exit(status);
+}
+
+static void
+print_version(void)
+{
+	curl_version_info_data	*cv;
+
+	cv = curl_version_info(CURLVERSION_NOW);
+	printf("%s %s\n", PACKAGE_NAME, PACKAGE_VERSION);
+	printf("libcurl %s\n", cv->version);
+	printf("cJSON %s\n", cJSON_Version());
+	printf("libevent %s\n", event_get_version());
+	printf("OpenSSL %s\n", OpenSSL_version(OPENSSL_VERSION_STRING));
+	printf("libyaml %s\n", yaml_get_version_string());
+}
+
+/* systemd notification: one datagram to $NOTIFY_SOCKET (sd_notify(3)). */
+static void
+notify(const char *fmt, ...)
+{
+	struct sockaddr_un	 sun;
+	const char		*path;
+	char			 msg[512];
+	va_list			 ap;
+	socklen_t		 len;
+	int			 fd;
+
+	if ((path = getenv("NOTIFY_SOCKET")) == NULL || *path == '\0')
+		return;
+	if (strlen(path) >= sizeof(sun.sun_path) ||
+	    (path[0] != '/' && path[0] != '@'))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, path, strlen(path));
+	if (sun.sun_path[0] == '@')
+		sun.sun_path[0] = '\0';	/* abstract namespace */
+	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) +
+	    strlen(path));
+	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
+		return;
+	if (sendto(fd, msg, strlen(msg), MSG_NOSIGNAL,
+	    (struct sockaddr *)&sun, len) == -1)
+		log_debug("sd_notify: %s", strerror(errno));
+	close(fd);
+}
+
+static void
+print_diag(const struct config_diag *diag)
+{
+	size_t	 i;
+
+	for (i = 0; i < diag->nerrors; i++)
+		fprintf(stderr, "%s\n", diag->errors[i]);
+	for (i = 0; i < diag->nwarnings; i++)
+		fprintf(stderr, "%s\n", diag->warnings[i]);
+}
+
+static void
+log_diag(const struct config_diag *diag)
+{
+	size_t	 i;
+
+	for (i = 0; i < diag->nerrors; i++)
+		log_errorx("config: %s", diag->errors[i]);
+	for (i = 0; i < diag->nwarnings; i++)
+		log_warnx("config: %s", diag->warnings[i]);
+}
+
+/*
+ * Make sure the state directory exists and is writable, then hold an
+ * exclusive flock on STATEDIR/.lock so that a second daemon cannot share it.
+ */
+static int
+lock_statedir(struct daemon *d, const char *dir)
+{
+	struct buf	 err;
+	char		*path = NULL, pid[32], other[32];
+	ssize_t		 n;
+	int		 fd = -1;
+
+	buf_init(&err);
+	if (d->locked_dir != NULL && strcmp(d->locked_dir, dir) == 0)
+		return 0;
+	if (cursor_check_dir(dir, &err) == -1) {
+		log_errorx("state directory %s: %s", dir, err.data);
+		goto fail;
+	}
+	path = xasprintf("%s/.lock", dir);
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1) {
+		log_error("state directory %s: cannot open %s", dir, path);
+		goto fail;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		if (errno == EWOULDBLOCK) {
+			n = pread(fd, other, sizeof(other) - 1, 0);
+			other[n > 0 ? n : 0] = '\0';
+			other[strcspn(other, "\n")] = '\0';
+			log_errorx("state directory %s is locked by another "
+			    "hss-forwarder (pid %s); refusing to share it", dir,
+			    other[0] != '\0' ? other : "unknown");
+		} else
+			log_error("state directory %s: flock %s", dir, path);
+		goto fail;
+	}
+	snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+	if (ftruncate(fd, 0) == -1 ||
+	    pwrite(fd, pid, strlen(pid), 0) != (ssize_t)strlen(pid))
+		log_warn("state directory %s: writing pid to %s", dir, path);
+	if (d->lock_fd != -1)
+		close(d->lock_fd);
+	free(d->locked_dir);
+	d->lock_fd = fd;
+	d->locked_dir = xstrdup(dir);
+	free(path);
+	buf_free(&err);
+	return 0;
+fail:
+	if (fd != -1)
+		close(fd);
+	free(path);
+	buf_free(&err);
+	return -1;
+}
+
+static void
+apply_log_level(struct daemon *d)
+{
+	enum log_level	 level = d->conf->log_level;
+
+	if (d->verbose > 0 && level < LOG_LEVEL_DEBUG) {
+		level += d->verbose;
+		if (level > LOG_LEVEL_DEBUG)
+			level = LOG_LEVEL_DEBUG;
+	}
+	log_set_level(level);
+}
+
+static void
+report_status(struct daemon *d)
+{
+	int64_t	 now = time_now_ms(), lag, worst = 0;
+	size_t	 i;
+	char	 dur[32];
+
+	for (i = 0; i < d->nsources; i++) {
+		lag = source_lag(d->sources[i], now);
+		if (lag > worst)
+			worst = lag;
+	}
+	format_duration(worst, dur, sizeof(dur));
+	notify("STATUS=%zu sources, slowest lag %s", d->nsources, dur);
+}
+
+static void
+status_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	report_status(arg);
+}
+
+static void
+watchdog_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	notify("WATCHDOG=1");
+}
+
+/*
+ * A heartbeat to every output that is not congested, so that a SIEM can
+ * alert when the forwarder goes silent. Heartbeats are never waited for.
+ */
+static void
+heartbeat_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct daemon		*d = arg;
+	struct format_ctx	 ctx;
+	struct source_stats	 ss;
+	struct kv		 kv[4];
+	struct buf		 msg;
+	char			 v[4][32];
+	uint64_t		 sent = 0;
+	int64_t			 now = time_now_ms(), lag, worst = 0;
+	size_t			 i;
+
+	if (d->stopping)
+		return;
+	for (i = 0; i < d->nsources; i++) {
+		source_get_stats(d->sources[i], &ss);
+		sent += ss.sent;
+		if ((lag = source_lag(d->sources[i], now)) > worst)
+			worst = lag;
+	}
+	snprintf(v[0], sizeof(v[0]), "%zu", d->nsources);
+	snprintf(v[1], sizeof(v[1]), "%llu", (unsigned long long)sent);
+	snprintf(v[2], sizeof(v[2]), "%lld", (long long)(worst / 1000));
+	snprintf(v[3], sizeof(v[3]), "%lld",
+	    (long long)((now - d->started) / 1000));
+	kv[0] = (struct kv){ "sources", v[0] };
+	kv[1] = (struct kv){ "events_sent", v[1] };
+	kv[2] = (struct kv){ "max_lag_seconds", v[2] };
+	kv[3] = (struct kv){ "uptime_seconds", v[3] };
+	buf_init(&msg);
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.hostname = d->hostname;
+	ctx.pid = (int)getpid();
+	for (i = 0; i < d->noutputs; i++) {
+		if (output_congested(d->outputs[i]))
+			continue;
+		ctx.out = output_config(d->outputs[i]);
+		if (d->sequences[i] >= 2147483647u)
+			d->sequences[i] = 0;
+		ctx.sequence = ++d->sequences[i];
+		buf_reset(&msg);
+		if (format_heartbeat(&msg, &ctx, now, kv, HSS_ARRAY_LEN(kv)) == 0)
+			output_enqueue(d->outputs[i], msg.data, msg.len);
+	}
+	buf_free(&msg);
+}
+
+static void
+output_congestion(struct output *out, int congested, void *arg)
+{
+	struct daemon	*d = arg;
+	size_t		 i;
+
+	if (congested || d->stopping)
+		return;
+	for (i = 0; i < d->nsources; i++)
+		source_resume(d->sources[i]);
+}
+
+static void
+pipeline_free(struct daemon *d)
+{
+	size_t	 i;
+
+	stats_free(d->stats);
+	d->stats = NULL;
+	if (d->ev_heartbeat != NULL) {
+		event_free(d->ev_heartbeat);
+		d->ev_heartbeat = NULL;
+	}
+	for (i = 0; i < d->nsources; i++)
+		source_free(d->sources[i]);
+	free(d->sources);
+	d->sources = NULL;
+	d->nsources = 0;
+	for (i = 0; i < d->noutputs; i++)
+		output_free(d->outputs[i]);
+	free(d->outputs);
+	free(d->sequences);
+	d->outputs = NULL;
+	d->sequences = NULL;
+	d->noutputs = 0;
+}
+
+/* Every source and output has stopped: exit, or start the new config. */
+static void
+pipeline_stopped(struct daemon *d)
+{
+	pipeline_free(d);
+	d->stopping = 0;
+	if (d->exiting || d->next_conf == NULL) {
+		event_base_loopexit(d->base, NULL);
+		return;
+	}
+	config_free(d->conf);
+	d->conf = d->next_conf;
+	d->next_conf = NULL;
+	apply_log_level(d);
+	if (lock_statedir(d, d->conf->state_directory) == -1) {
+		log_errorx("reload: cannot use the new state directory; "
+		    "stopping");
+		d->failed = 1;
+		event_base_loopexit(d->base, NULL);
+		return;
+	}
+	log_info("reload: new config applied");
+	pipeline_start(d);
+	notify("READY=1");
+}
+
+static void
+outputs_stopped_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	pipeline_stopped(arg);
+}
+
+/* Deferred: output_shutdown() may call back before it returns. */
+static void
+output_stopped(void *arg)
+{
+	struct daemon	*d = arg;
+
+	if (--d->outputs_running == 0)
+		event_base_once(d->base, -1, EV_TIMEOUT, outputs_stopped_cb, d,
+		    NULL);
+}
+
+static void
+outputs_shutdown(struct daemon *d)
+{
+	size_t	 i;
+
+	d->outputs_running = d->noutputs;
+	if (d->noutputs == 0) {
+		event_base_once(d->base, -1, EV_TIMEOUT, outputs_stopped_cb, d,
+		    NULL);
+		return;
+	}
+	for (i = 0; i < d->noutputs; i++)
+		output_shutdown(d->outputs[i],
+		    STOP_TIMEOUT_MS - SOURCE_STOP_MS - 500, output_stopped, d);
+}
+
+static void
+source_done(struct source *s, int failed, void *arg)
+{
+	struct daemon	*d = arg;
+
+	if (failed) {
+		d->failed = 1;
+		log_errorx("source \"%s\": failed: %s", source_name(s),
+		    source_failure(s) != NULL ? source_failure(s) : "unknown");
+	}
+	if (d->sources_running > 0 && --d->sources_running == 0) {
+		if (d->once && !d->stopping) {
+			log_info("--once: every source is caught up; "
+			    "flushing outputs");
+			d->exiting = 1;
+			d->stopping = 1;
+		}
+		if (d->stopping)
+			outputs_shutdown(d);
+	}
+}
+
+/* Start outputs then sources; returns how many sources were refused. */
+static size_t
+pipeline_start(struct daemon *d)
+{
+	struct source_env	 env;
+	struct cursor_identity	 id;
+	struct cursor		*cur;
+	struct source_config	*sc;
+	enum cursor_open_status	 st;
+	struct buf		 err;
+	size_t			 i, refused = 0;
+
+	buf_init(&err);
+	d->noutputs = d->conf->noutputs;
+	d->outputs = xcalloc(d->noutputs, sizeof(*d->outputs));
+	d->sequences = xcalloc(d->noutputs, sizeof(*d->sequences));
+	for (i = 0; i < d->noutputs; i++) {
+		d->outputs[i] = output_new(d->base, &d->conf->outputs[i]);
+		output_set_congestion_cb(d->outputs[i], output_congestion, d);
+		output_start(d->outputs[i]);
+	}
+	d->api = d->api != NULL ? d->api : api_new(d->base);
+
+	memset(&env, 0, sizeof(env));
+	env.base = d->base;
+	env.api = d->api;
+	env.outputs = d->outputs;
+	env.sequences = d->sequences;
+	env.noutputs = d->noutputs;
+	env.hostname = d->hostname;
+	env.pid = (int)getpid();
+	env.once = d->once;
+	env.done = source_done;
+	env.done_arg = d;
+
+	d->sources = xcalloc(d->conf->nsources, sizeof(*d->sources));
+	d->nsources = 0;
+	for (i = 0; i < d->conf->nsources; i++) {
+		sc = &d->conf->sources[i];
+		memset(&id, 0, sizeof(id));
+		id.project_id = sc->project_id;
+		id.region = sc->region;
+		id.category = config_category_name(sc->category);
+		id.enterprise_project_id = sc->enterprise_project_id;
+		cursor_filters_hash(sc->filters, sc->nfilters, id.filters_hash);
+		buf_reset(&err);
+		cur = cursor_open(d->conf->state_directory, sc->name, &id,
+		    sc->max_tracked_ids, sc->lookback_ms, &st, &err);
+		if (cur == NULL) {
+			log_errorx("source \"%s\": state file refused: %s; "
+			    "this source does not run until it is fixed",
+			    sc->name, err.len > 0 ? err.data : "unknown error");
+			refused++;
+			continue;
+		}
+		if (st == CURSOR_RECOVERED)
+			log_errorx("source \"%s\": %s; starting again from "
+			    "now - lookback - backfill", sc->name, err.data);
+		d->sources[d->nsources++] = source_new(&env, sc, cur,
+		    st == CURSOR_RECOVERED);
+	}
+	d->stats = stats_new(d->base, d->conf, d->sources, d->nsources,
+	    d->outputs, d->noutputs);
+	if (d->conf->heartbeat_interval_ms > 0) {
+		struct timeval	 tv;
+
+		tv.tv_sec = (time_t)(d->conf->heartbeat_interval_ms / 1000);
+		tv.tv_usec = (suseconds_t)
+		    (d->conf->heartbeat_interval_ms % 1000) * 1000;
+		d->ev_heartbeat = event_new(d->base, -1, EV_PERSIST,
+		    heartbeat_cb, d);
+		event_add(d->ev_heartbeat, &tv);
+	}
+	d->sources_running = d->nsources;
+	for (i = 0; i < d->nsources; i++)
+		source_start(d->sources[i]);
+	if (d->nsources == 0) {
+		log_errorx("no source can run; stopping");
+		d->failed = 1;
+		d->exiting = 1;
+		pipeline_stop(d);
+	}
+	buf_free(&err);
+	return refused;
+}
+
+static void
+pipeline_stop(struct daemon *d)
+{
+	size_t	 i, n;
+
+	if (d->stopping)
+		return;
+	d->stopping = 1;
+	n = d->sources_running;
+	if (n == 0) {
+		outputs_shutdown(d);
+		return;
+	}
+	for (i = 0; i < d->nsources; i++)
+		source_stop(d->sources[i]);
+}
+
+static void
+sigterm_cb(evutil_socket_t sig, short ev, void *arg)
+{
+	struct daemon	*d = arg;
+
+	if (d->exiting && d->stopping) {
+		log_warnx("signal %d again: exiting now", (int)sig);
+		exit(d->failed ? 1 : 0);
+	}
+	log_info("signal %d: stopping (flushing outputs, committing)",
+	    (int)sig);
+	notify("STOPPING=1");
+	d->exiting = 1;
+	pipeline_stop(d);
+}
+
+static void
+sighup_cb(evutil_socket_t sig, short ev, void *arg)
+{
+	struct daemon		*d = arg;
+	struct config_diag	 diag;
+	struct config		*conf;
+
+	memset(&diag, 0, sizeof(diag));
+	log_info("SIGHUP: reloading %s", d->config_path);
+	conf = config_load(d->config_path, &diag);
+	log_diag(&diag);
+	config_diag_free(&diag);
+	if (conf == NULL) {
+		log_errorx("reload: %s has errors; keeping the running config",
+		    d->config_path);
+		return;
+	}
+	if (d->stopping) {
+		log_warnx("reload: already stopping; new config ignored");
+		config_free(conf);
+		return;
+	}
+	notify("RELOADING=1");
+	config_free(d->next_conf);
+	d->next_conf = conf;
+	pipeline_stop(d);
+}
+
+static void
+sigusr1_cb(evutil_socket_t sig, short ev, void *arg)
+{
+	struct daemon	*d = arg;
+
+	stats_log(d->stats);
+}
+
+static void
+daemon_setup_events(struct daemon *d)
+{
+	const char	*wd;
+	int64_t		 usec;
+	const char	*errstr;
+	struct timeval	 tv;
+
+	d->ev_sigterm = evsignal_new(d->base, SIGTERM, sigterm_cb, d);
+	d->ev_sigint = evsignal_new(d->base, SIGINT, sigterm_cb, d);
+	d->ev_sighup = evsignal_new(d->base, SIGHUP, sighup_cb, d);
+	d->ev_sigusr1 = evsignal_new(d->base, SIGUSR1, sigusr1_cb, d);
+	evsignal_add(d->ev_sigterm, NULL);
+	evsignal_add(d->ev_sigint, NULL);
+	evsignal_add(d->ev_sighup, NULL);
+	evsignal_add(d->ev_sigusr1, NULL);
+
+	d->ev_status = event_new(d->base, -1, EV_PERSIST, status_cb, d);
+	tv.tv_sec = STATUS_INTERVAL_MS / 1000;
+	tv.tv_usec = 0;
+	event_add(d->ev_status, &tv);
+
+	wd = getenv("WATCHDOG_USEC");
+	if (wd != NULL && parse_int64(wd, 1, INT64_MAX, &usec, &errstr) == 0) {
+		d->ev_watchdog = event_new(d->base, -1, EV_PERSIST,
+		    watchdog_cb, d);
+		usec /= 2;
+		tv.tv_sec = (time_t)(usec / 1000000);
+		tv.tv_usec = (suseconds_t)(usec % 1000000);
+		event_add(d->ev_watchdog, &tv);
+	}
+}
+
+static void
+daemon_free_events(struct daemon *d)
+{
+	struct event	*evs[] = { d->ev_sigterm, d->ev_sigint, d->ev_sighup,
+	    d->ev_sigusr1, d->ev_status, d->ev_watchdog };
+	size_t		 i;
+
+	for (i = 0; i < HSS_ARRAY_LEN(evs); i++)
+		if (evs[i] != NULL)
+			event_free(evs[i]);
+}
 
 int
-main(void)
+main(int argc, char *argv[])
 {
-	printf("%s\n", PACKAGE_STRING);
-	return 0;
+	static const struct option longopts[] = {
+		{ "once", no_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct daemon		 d;
+	struct config_diag	 diag;
+	int			 ch, foreground = 0, check = 0;
+
+	memset(&d, 0, sizeof(d));
+	d.lock_fd = -1;
+	d.started = time_now_ms();
+	d.config_path = CONFIG_DEFAULT_PATH;
+	while ((ch = getopt_long(argc, argv, "c:fnvVh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			d.config_path = optarg;
+			break;
+		case 'f':
+			foreground = 1;
+			break;
+		case 'n':
+			check = 1;
+			break;
+		case 'o':
+			d.once = 1;
+			break;
+		case 'v':
+			d.verbose++;
+			break;
+		case 'V':
+			print_version();
+			return 0;
+		case 'h':
+			usage(0);
+		default:
+			usage(2);
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "hss-forwarder: unexpected argument: %s\n",
+		    argv[optind]);
+		usage(2);
+	}
+
+	memset(&diag, 0, sizeof(diag));
+	d.conf = config_load(d.config_path, &diag);
+	print_diag(&diag);
+	config_diag_free(&diag);
+	if (check) {
+		if (d.conf != NULL)
+			fprintf(stderr, "%s: configuration OK\n", d.config_path);
+		config_free(d.conf);
+		return d.conf != NULL ? 0 : 1;
+	}
+	if (d.conf == NULL)
+		return 1;
+
+	/* --once is an interactive job: it always stays in the foreground. */
+	if (d.once)
+		foreground = 1;
+	log_init(foreground, LOG_LEVEL_INFO);
+	apply_log_level(&d);
+	signal(SIGPIPE, SIG_IGN);
+	if (gethostname(d.hostname, sizeof(d.hostname)) == -1)
+		snprintf(d.hostname, sizeof(d.hostname), "-");
+	d.hostname[sizeof(d.hostname) - 1] = '\0';
+
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
+		fatalx("libcurl initialisation failed");
+	if (!foreground && daemon(0, 0) == -1)
+		fatal("daemon");
+	if (lock_statedir(&d, d.conf->state_directory) == -1)
+		return 1;
+	if ((d.base = event_base_new()) == NULL)
+		fatalx("cannot create the event loop");
+
+	daemon_setup_events(&d);
+	log_info("starting %s (%zu sources, %zu outputs)%s", PACKAGE_STRING,
+	    d.conf->nsources, d.conf->noutputs, d.once ? ", --once" : "");
+	if (pipeline_start(&d) > 0) {
+		/* A refused state file at start-up is the operator's to fix. */
+		d.failed = 1;
+		d.exiting = 1;
+		pipeline_stop(&d);
+	} else
+		notify("READY=1");
+	report_status(&d);
+	event_base_dispatch(d.base);
+
+	log_info("stopped%s", d.failed ? " (with failures)" : "");
+	pipeline_free(&d);
+	api_free(d.api);
+	daemon_free_events(&d);
+	event_base_free(d.base);
+	config_free(d.conf);
+	config_free(d.next_conf);
+	if (d.lock_fd != -1)
+		close(d.lock_fd);
+	free(d.locked_dir);
+	curl_global_cleanup();
+	return d.failed ? 1 : 0;
 }

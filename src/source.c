@@ -1,0 +1,754 @@
+/*
+ * The per-source state machine (DESIGN.md sections 5 to 7):
+ *
+ *   plan window -> [bisect] -> page 0 .. n -> completeness check
+ *        ^                         |  (re-read the window up to 3 times)
+ *        |                         v
+ *     commit <- wait for every output's acknowledgement
+ *
+ * New events are formatted and handed to the outputs page by page, so memory
+ * stays bounded by the outputs' queues. While any output is congested no
+ * page is fetched: the API is the buffer. The cursor only moves when every
+ * message of the window is acknowledged; a crash before that re-reads the
+ * window and dedupe drops what had already been committed.
+ */
+#include "autoconf.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+#include <openssl/rand.h>
+
+#include "api.h"
+#include "config.h"
+#include "cursor.h"
+#include "event.h"
+#include "format.h"
+#include "idset.h"
+#include "log.h"
+#include "output.h"
+#include "source.h"
+#include "util.h"
+#include "window.h"
+
+#define OFFSET_MAX		2000000	/* the API refuses a larger offset */
+#define MAX_REREADS		3	/* completeness re-reads per window */
+#define MAX_SUBWINDOWS		64	/* bisection depth bound */
+#define ONCE_MAX_ATTEMPTS	6	/* --once gives up after this many */
+#define STOP_WAIT_MS		7000	/* acknowledgement wait on stop */
+#define CLOCK_SKEW_MS		60000
+#define CLOCK_WARN_EVERY_MS	3600000
+
+enum source_state {
+	SOURCE_IDLE,		/* timer armed for the next window */
+	SOURCE_FETCHING,	/* an API call is in flight */
+	SOURCE_PAUSED,		/* an output is congested */
+	SOURCE_BACKOFF,		/* waiting to retry a failed call */
+	SOURCE_WAIT_ACK,	/* window read; waiting for the outputs */
+	SOURCE_STOPPING,	/* stop: waiting for acknowledgements */
+	SOURCE_DONE,
+};
+
+struct source {
+	struct source_env	 env;
+	const struct source_config *conf;
+	struct cursor		*cursor;
+	struct window_params	 wp;
+	int			 recovered;
+	enum source_state	 state;
+	struct event		*timer;
+	struct event		*stop_timer;
+	struct api_call		*call;
+
+	struct window		 win;		/* commit target */
+	struct window		 cur;		/* (sub-)window being read */
+	struct window		 pending[MAX_SUBWINDOWS];
+	int			 npending;
+	int64_t			 offset;
+	int64_t			 page_no;
+	int64_t			 total;		/* total_num of the last page */
+	int			 total_changed;
+	int			 pass;		/* 0: first read, 1..: re-reads */
+	uint64_t		 invalid_in_pass;
+	struct idset		*seen;		/* distinct ids of this pass */
+	uint64_t		 sent_in_window;
+	uint64_t		*last_seq;	/* per output, this window */
+	size_t			 acks_pending;
+	int			 window_read;	/* all sub-windows read */
+
+	int			 attempt;	/* consecutive failures */
+	int			 failed;
+	char			*failure;
+	int64_t			 clock_warned;
+
+	struct source_stats	 st;
+	struct event_page	 page;
+	struct buf		 msg;
+	struct buf		 err;
+};
+
+static void	source_next_window(struct source *);
+static void	source_commit(struct source *);
+static void	source_fetch(struct source *);
+static void	source_arm(struct source *, int64_t, enum source_state);
+
+const char *
+source_name(const struct source *s)
+{
+	return s->conf->name;
+}
+
+const char *
+source_failure(const struct source *s)
+{
+	return s->failure;
+}
+
+void
+source_get_stats(const struct source *s, struct source_stats *st)
+{
+	*st = s->st;
+	st->end = cursor_end(s->cursor);
+}
+
+int64_t
+source_lag(const struct source *s, int64_t now)
+{
+	int64_t	 end = cursor_end(s->cursor);
+
+	return end == 0 || now < end ? 0 : now - end;
+}
+
+/* "2026-11-28T09:00:00.000Z..2026-11-28T10:00:00.000Z" */
+static const char *
+window_str(const struct window *w)
+{
+	static char	 s[80];
+	char		 a[32], b[32];
+
+	time_format_iso(w->begin, a, sizeof(a));
+	time_format_iso(w->end, b, sizeof(b));
+	snprintf(s, sizeof(s), "%s..%s", a, b);
+	return s;
+}
+
+static const char *
+delay_str(int64_t ms)
+{
+	static char	 s[32];
+
+	format_duration(ms, s, sizeof(s));
+	return s;
+}
+
+static void
+timer_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct source	*s = arg;
+
+	switch (s->state) {
+	case SOURCE_IDLE:
+		source_next_window(s);
+		break;
+	case SOURCE_BACKOFF:
+	case SOURCE_PAUSED:
+		source_fetch(s);
+		break;
+	case SOURCE_WAIT_ACK:
+		/* A failed commit being retried. */
+		if (s->acks_pending == 0)
+			source_commit(s);
+		break;
+	case SOURCE_STOPPING:
+	case SOURCE_FETCHING:
+	case SOURCE_DONE:
+		break;
+	}
+}
+
+static void
+done_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct source	*s = arg;
+
+	s->env.done(s, s->failed, s->env.done_arg);
+}
+
+/* Stop for good; the done callback runs from the loop, never re-entrantly. */
+static void
+source_finish(struct source *s, const char *failure)
+{
+	size_t	 i;
+
+	if (s->state == SOURCE_DONE)
+		return;
+	if (failure != NULL) {
+		s->failed = 1;
+		free(s->failure);
+		s->failure = xstrdup(failure);
+	}
+	if (s->call != NULL) {
+		api_call_cancel(s->call);
+		s->call = NULL;
+	}
+	for (i = 0; i < s->env.noutputs; i++)
+		output_cancel_waiters(s->env.outputs[i], s);
+	evtimer_del(s->timer);
+	evtimer_del(s->stop_timer);
+	s->state = SOURCE_DONE;
+	event_base_once(s->env.base, -1, EV_TIMEOUT, done_cb, s, NULL);
+}
+
+static void
+source_arm(struct source *s, int64_t ms, enum source_state state)
+{
+	struct timeval	 tv;
+
+	if (ms < 0)
+		ms = 0;
+	s->state = state;
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+	evtimer_add(s->timer, &tv);
+}
+
+static int
+outputs_congested(const struct source *s)
+{
+	size_t	 i;
+
+	for (i = 0; i < s->env.noutputs; i++)
+		if (output_congested(s->env.outputs[i]))
+			return 1;
+	return 0;
+}
+
+/* Begin reading s->cur from offset 0 (a first read or a re-read). */
+static void
+source_start_pass(struct source *s)
+{
+	s->offset = 0;
+	s->page_no = 0;
+	s->total = -1;
+	s->total_changed = 0;
+	s->invalid_in_pass = 0;
+	idset_free(s->seen);
+	s->seen = idset_new();
+}
+
+static void
+source_next_window(struct source *s)
+{
+	int64_t	 now = time_now_ms(), end, wait;
+	size_t	 i;
+
+	end = cursor_end(s->cursor);
+	if (end == 0)
+		end = window_initial_end(now, &s->wp, s->recovered);
+	if (window_next(end, now, &s->wp, &s->win, &wait) != 0) {
+		log_debug("source \"%s\": nothing to read yet; next try in %s",
+		    s->conf->name, delay_str(wait));
+		source_arm(s, wait, SOURCE_IDLE);
+		return;
+	}
+	s->cur = s->win;
+	s->npending = 0;
+	s->pass = 0;
+	s->sent_in_window = 0;
+	s->window_read = 0;
+	for (i = 0; i < s->env.noutputs; i++)
+		s->last_seq[i] = 0;
+	source_start_pass(s);
+	log_debug("source \"%s\": window %s%s", s->conf->name,
+	    window_str(&s->win), s->win.catching_up ? " (catching up)" : "");
+	source_fetch(s);
+}
+
+static void
+add_param(struct kv *q, size_t *n, const char *key, char *value)
+{
+	q[*n].key = (char *)key;
+	q[*n].value = value;
+	(*n)++;
+}
+
+static void	api_done(const struct api_result *, void *);
+
+static void
+source_fetch(struct source *s)
+{
+	struct kv	*q;
+	char		 begin[24], end[24], offset[24], limit[24];
+	size_t		 n = 0, i;
+
+	if (outputs_congested(s)) {
+		if (s->state != SOURCE_PAUSED)
+			log_debug("source \"%s\": an output is congested; "
+			    "pausing", s->conf->name);
+		s->state = SOURCE_PAUSED;
+		/* source_resume() wakes us; the timer is a safety net. */
+		source_arm(s, 5000, SOURCE_PAUSED);
+		return;
+	}
+	q = xcalloc(6 + s->conf->nfilters, sizeof(*q));
+	snprintf(begin, sizeof(begin), "%013" PRId64, s->cur.begin);
+	snprintf(end, sizeof(end), "%013" PRId64, s->cur.end);
+	snprintf(offset, sizeof(offset), "%" PRId64, s->offset);
+	snprintf(limit, sizeof(limit), "%d", s->conf->page_size);
+	add_param(q, &n, "category",
+	    (char *)config_category_name(s->conf->category));
+	add_param(q, &n, "begin_time", begin);
+	add_param(q, &n, "end_time", end);
+	add_param(q, &n, "offset", offset);
+	add_param(q, &n, "limit", limit);
+	if (s->conf->enterprise_project_id != NULL)
+		add_param(q, &n, "enterprise_project_id",
+		    s->conf->enterprise_project_id);
+	for (i = 0; i < s->conf->nfilters; i++)
+		q[n++] = s->conf->filters[i];
+	s->state = SOURCE_FETCHING;
+	s->call = api_list_events(s->env.api, s->conf, q, n, api_done, s);
+	free(q);
+}
+
+/* A failed call: log what failed and what happens next, then back off. */
+static void
+source_failed_call(struct source *s, const char *what, int permanent)
+{
+	int64_t	 delay;
+	uint32_t r = 0;
+
+	s->st.errors++;
+	s->attempt++;
+	if (s->env.once && (permanent || s->attempt >= ONCE_MAX_ATTEMPTS)) {
+		log_errorx("source \"%s\": window %s: page %" PRId64
+		    " (offset %" PRId64 "): %s; --once gives up after %d "
+		    "attempt%s", s->conf->name, window_str(&s->cur),
+		    s->page_no, s->offset, what, s->attempt,
+		    s->attempt == 1 ? "" : "s");
+		source_finish(s, what);
+		return;
+	}
+	RAND_bytes((unsigned char *)&r, sizeof(r));
+	/* A request the API refuses as invalid will not improve soon. */
+	delay = api_backoff_ms(permanent ? 100 : s->attempt - 1, r);
+	log_warnx("source \"%s\": window %s: page %" PRId64 " (offset %"
+	    PRId64 "): %s; cursor stays, retrying in %s", s->conf->name,
+	    window_str(&s->cur), s->page_no, s->offset, what, delay_str(delay));
+	source_arm(s, delay, SOURCE_BACKOFF);
+}
+
+static void
+check_clock(struct source *s, int64_t server_ms)
+{
+	int64_t	 now = time_now_ms(), skew;
+
+	if (server_ms <= 0)
+		return;
+	skew = now - server_ms;
+	if (skew < 0)
+		skew = -skew;
+	if (skew <= CLOCK_SKEW_MS || (s->clock_warned != 0 &&
+	    time_mono_ms() - s->clock_warned < CLOCK_WARN_EVERY_MS))
+		return;
+	s->clock_warned = time_mono_ms();
+	log_warnx("source \"%s\": the API's clock differs from ours by %s; "
+	    "windows follow the local clock, check NTP", s->conf->name,
+	    delay_str(skew));
+}
+
+/* Hand one new event to every output. */
+static void
+deliver(struct source *s, const struct hss_event *ev)
+{
+	struct format_ctx	 ctx;
+	size_t			 i;
+	int			 truncated;
+
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.source_name = s->conf->name;
+	ctx.region = s->conf->region;
+	ctx.project_id = s->conf->project_id;
+	ctx.category = config_category_name(s->conf->category);
+	ctx.hostname = s->env.hostname;
+	ctx.pid = s->env.pid;
+	for (i = 0; i < s->env.noutputs; i++) {
+		ctx.out = output_config(s->env.outputs[i]);
+		if (s->env.sequences[i] >= 2147483647u)
+			s->env.sequences[i] = 0;
+		ctx.sequence = ++s->env.sequences[i];
+		buf_reset(&s->msg);
+		truncated = 0;
+		format_event(&s->msg, ev, &ctx, &truncated);
+		if (truncated)
+			s->st.truncated++;
+		s->last_seq[i] = output_enqueue(s->env.outputs[i], s->msg.data,
+		    s->msg.len);
+	}
+	cursor_add(s->cursor, ev->event_id, ev->occur_time);
+	s->st.sent++;
+	s->sent_in_window++;
+}
+
+static void	source_pass_done(struct source *);
+
+static void
+process_page(struct source *s, const struct api_result *res)
+{
+	struct hss_event	*ev;
+	size_t			 i, items;
+
+	buf_reset(&s->err);
+	event_page_clear(&s->page);
+	if (event_page_parse(res->body, res->body_len, &s->page,
+	    &s->err) == -1) {
+		buf_reset(&s->msg);
+		buf_printf(&s->msg, "invalid response: %s", s->err.data);
+		source_failed_call(s, s->msg.data, 0);
+		return;
+	}
+	s->attempt = 0;
+	if (s->total >= 0 && s->page.total_num != s->total)
+		s->total_changed = 1;
+	s->total = s->page.total_num;
+
+	/* More matches than offsets can reach: split the window in time. */
+	if (s->offset == 0 && s->total > OFFSET_MAX + s->conf->page_size &&
+	    s->npending < MAX_SUBWINDOWS - 1) {
+		struct window	 first, second;
+
+		if (window_bisect(&s->cur, &first, &second) == 0) {
+			log_info("source \"%s\": window %s holds %" PRId64
+			    " events, more than offsets reach; splitting it",
+			    s->conf->name, window_str(&s->cur), s->total);
+			s->pending[s->npending++] = second;
+			s->cur = first;
+			s->pass = 0;
+			source_start_pass(s);
+			source_fetch(s);
+			return;
+		}
+	}
+
+	for (i = 0; i < s->page.nerrors; i++) {
+		if (s->pass == 0)
+			log_warnx("source \"%s\": window %s: page %" PRId64
+			    " (offset %" PRId64 "): %s; event skipped",
+			    s->conf->name, window_str(&s->cur), s->page_no,
+			    s->offset, s->page.errors[i]);
+	}
+	if (s->pass == 0)
+		s->st.invalid += s->page.nerrors;
+	s->invalid_in_pass += s->page.nerrors;
+	for (i = 0; i < s->page.nevents; i++) {
+		ev = s->page.events[i];
+		idset_add(s->seen, ev->event_id, strlen(ev->event_id),
+		    ev->occur_time);
+		s->st.received++;
+		if (cursor_has(s->cursor, ev->event_id)) {
+			s->st.duplicates++;
+			continue;
+		}
+		deliver(s, ev);
+	}
+	items = s->page.nevents + s->page.nerrors;
+	event_page_clear(&s->page);
+
+	if (items >= (size_t)s->conf->page_size &&
+	    s->offset + s->conf->page_size < s->total) {
+		if (s->offset + s->conf->page_size > OFFSET_MAX) {
+			log_warnx("source \"%s\": window %s: %" PRId64
+			    " events but the API's offset stops at %d and the "
+			    "window cannot be split further; the rest is read "
+			    "by the next window", s->conf->name,
+			    window_str(&s->cur), s->total, OFFSET_MAX);
+			source_pass_done(s);
+			return;
+		}
+		s->offset += s->conf->page_size;
+		s->page_no++;
+		source_fetch(s);
+		return;
+	}
+	source_pass_done(s);
+}
+
+static void	source_window_read(struct source *);
+
+/* The last page of a pass: check completeness, then the next sub-window. */
+static void
+source_pass_done(struct source *s)
+{
+	uint64_t	 distinct;
+
+	distinct = idset_count(s->seen) + s->invalid_in_pass;
+	if ((int64_t)distinct < s->total || s->total_changed) {
+		if (s->pass < MAX_REREADS) {
+			s->pass++;
+			s->st.rereads++;
+			log_info("source \"%s\": window %s: %" PRIu64 " distinct "
+			    "events of %" PRId64 "%s; reading it again (%d of "
+			    "%d)", s->conf->name, window_str(&s->cur), distinct,
+			    s->total, s->total_changed ?
+			    ", total changed between pages" : "", s->pass,
+			    MAX_REREADS);
+			source_start_pass(s);
+			source_fetch(s);
+			return;
+		}
+		if ((int64_t)distinct < s->total) {
+			s->st.incomplete++;
+			log_warnx("source \"%s\": window %s: still %" PRIu64
+			    " distinct events of %" PRId64 " after %d re-reads; "
+			    "keeping what was read, the next window overlaps "
+			    "by lookback", s->conf->name, window_str(&s->cur),
+			    distinct, s->total, MAX_REREADS);
+		}
+	}
+	if (s->npending > 0) {
+		s->cur = s->pending[--s->npending];
+		s->pass = 0;
+		source_start_pass(s);
+		source_fetch(s);
+		return;
+	}
+	source_window_read(s);
+}
+
+static void
+api_done(const struct api_result *res, void *arg)
+{
+	struct source	*s = arg;
+	char		 what[512];
+
+	s->call = NULL;
+	s->st.api_calls += res->calls > 0 ? (uint64_t)res->calls : 1;
+	s->st.throttled += (uint64_t)res->throttled;
+	check_clock(s, res->server_date_ms);
+	if (s->state == SOURCE_STOPPING || s->state == SOURCE_DONE)
+		return;
+	switch (res->status) {
+	case API_OK:
+		process_page(s, res);
+		return;
+	case API_AUTH:
+		snprintf(what, sizeof(what), "authentication refused: %s%s%s",
+		    res->detail, res->request_id != NULL ? ", request id " : "",
+		    res->request_id != NULL ? res->request_id : "");
+		source_failed_call(s, what, s->env.once);
+		return;
+	case API_BAD_REQUEST:
+		snprintf(what, sizeof(what), "request refused as invalid: %s",
+		    res->detail);
+		source_failed_call(s, what, 1);
+		return;
+	case API_SERVER:
+	case API_NETWORK:
+	case API_OTHER:
+		snprintf(what, sizeof(what), "%s", res->detail);
+		source_failed_call(s, what, 0);
+		return;
+	}
+}
+
+static void
+ack_cb(void *arg)
+{
+	struct source	*s = arg;
+
+	if (s->acks_pending > 0 && --s->acks_pending == 0)
+		source_commit(s);
+}
+
+/* Wait for every output to acknowledge what this window handed to it. */
+static void
+source_wait_acks(struct source *s)
+{
+	size_t	 i;
+
+	s->acks_pending = 1;	/* held until every waiter is registered */
+	for (i = 0; i < s->env.noutputs; i++) {
+		if (s->last_seq[i] == 0)
+			continue;
+		s->acks_pending++;
+		output_when_acked(s->env.outputs[i], s->last_seq[i], ack_cb, s);
+	}
+	ack_cb(s);
+}
+
+static void
+source_window_read(struct source *s)
+{
+	s->window_read = 1;
+	s->state = SOURCE_WAIT_ACK;
+	source_wait_acks(s);
+}
+
+static void
+source_commit(struct source *s)
+{
+	int64_t	 end;
+	int	 whole = s->window_read;
+
+	/* On stop with a partial window only the delivered ids are saved. */
+	end = whole ? s->win.end : cursor_end(s->cursor);
+	buf_reset(&s->err);
+	if (cursor_commit(s->cursor, end, &s->err) == -1) {
+		log_errorx("source \"%s\": cannot save the cursor: %s; %s",
+		    s->conf->name, s->err.data, s->state == SOURCE_STOPPING ?
+		    "the window will be read again after the restart" :
+		    "retrying in 10s");
+		if (s->state == SOURCE_STOPPING) {
+			source_finish(s, NULL);
+			return;
+		}
+		source_arm(s, 10000, SOURCE_WAIT_ACK);
+		return;
+	}
+	s->st.committed += s->sent_in_window;
+	s->sent_in_window = 0;
+	if (!whole) {
+		log_info("source \"%s\": stopped; %zu delivered ids saved, the "
+		    "window %s is read again at the next start",
+		    s->conf->name, cursor_count(s->cursor),
+		    window_str(&s->win));
+		source_finish(s, NULL);
+		return;
+	}
+	s->st.windows++;
+	log_debug("source \"%s\": committed window %s", s->conf->name,
+	    window_str(&s->win));
+	if (s->state == SOURCE_STOPPING) {
+		source_finish(s, NULL);
+		return;
+	}
+	if (s->win.catching_up) {
+		source_arm(s, 0, SOURCE_IDLE);
+		return;
+	}
+	if (s->env.once) {
+		char	 end_s[32];
+
+		time_format_iso(s->win.end, end_s, sizeof(end_s));
+		log_info("source \"%s\": caught up to %s", s->conf->name,
+		    end_s);
+		source_finish(s, NULL);
+		return;
+	}
+	source_arm(s, s->conf->poll_interval_ms, SOURCE_IDLE);
+}
+
+static void
+stop_timeout_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct source	*s = arg;
+
+	if (s->state != SOURCE_STOPPING)
+		return;
+	log_warnx("source \"%s\": the outputs did not acknowledge everything "
+	    "within %s; those events are sent again after the restart",
+	    s->conf->name, delay_str(STOP_WAIT_MS));
+	source_finish(s, NULL);
+}
+
+struct source *
+source_new(const struct source_env *env, const struct source_config *conf,
+    struct cursor *cursor, int recovered)
+{
+	struct source	*s;
+
+	s = xcalloc(1, sizeof(*s));
+	s->env = *env;
+	s->conf = conf;
+	s->cursor = cursor;
+	s->recovered = recovered;
+	s->wp.lookback_ms = conf->lookback_ms;
+	s->wp.settle_ms = conf->settle_ms;
+	s->wp.backfill_ms = conf->backfill_ms;
+	s->timer = evtimer_new(env->base, timer_cb, s);
+	s->stop_timer = evtimer_new(env->base, stop_timeout_cb, s);
+	s->seen = idset_new();
+	s->last_seq = xcalloc(env->noutputs, sizeof(*s->last_seq));
+	s->state = SOURCE_IDLE;
+	buf_init(&s->msg);
+	buf_init(&s->err);
+	return s;
+}
+
+void
+source_free(struct source *s)
+{
+	size_t	 i;
+
+	if (s == NULL)
+		return;
+	if (s->call != NULL)
+		api_call_cancel(s->call);
+	for (i = 0; i < s->env.noutputs; i++)
+		output_cancel_waiters(s->env.outputs[i], s);
+	event_free(s->timer);
+	event_free(s->stop_timer);
+	event_page_clear(&s->page);
+	idset_free(s->seen);
+	cursor_free(s->cursor);
+	free(s->last_seq);
+	free(s->failure);
+	buf_free(&s->msg);
+	buf_free(&s->err);
+	free(s);
+}
+
+void
+source_start(struct source *s)
+{
+	log_info("source \"%s\": starting (%s, project %s, %s, cursor %s)",
+	    s->conf->name, s->conf->region, s->conf->project_id,
+	    config_category_name(s->conf->category),
+	    cursor_end(s->cursor) == 0 ? "new" : "resumed");
+	source_arm(s, 0, SOURCE_IDLE);
+}
+
+void
+source_resume(struct source *s)
+{
+	if (s->state == SOURCE_PAUSED && !outputs_congested(s)) {
+		log_debug("source \"%s\": outputs drained; resuming",
+		    s->conf->name);
+		source_arm(s, 0, SOURCE_PAUSED);
+	}
+}
+
+void
+source_stop(struct source *s)
+{
+	enum source_state	 was = s->state;
+	struct timeval		 tv;
+	size_t			 i;
+	int			 any = 0;
+
+	if (was == SOURCE_DONE || was == SOURCE_STOPPING)
+		return;
+	evtimer_del(s->timer);
+	if (s->call != NULL) {
+		api_call_cancel(s->call);
+		s->call = NULL;
+	}
+	s->state = SOURCE_STOPPING;
+	for (i = 0; i < s->env.noutputs; i++)
+		any |= s->last_seq[i] != 0;
+	if (!any && !s->window_read) {
+		source_finish(s, NULL);
+		return;
+	}
+	if (was != SOURCE_WAIT_ACK)
+		s->window_read = 0;
+	else
+		for (i = 0; i < s->env.noutputs; i++)
+			output_cancel_waiters(s->env.outputs[i], s);
+	tv.tv_sec = STOP_WAIT_MS / 1000;
+	tv.tv_usec = 0;
+	evtimer_add(s->stop_timer, &tv);
+	source_wait_acks(s);
+}

@@ -1,0 +1,77 @@
+/*
+ * source.c: the per-source state machine (DESIGN.md section 5): plan a
+ * window, fetch its pages through the rate limiter, check completeness,
+ * hand new events to every output, wait for their acknowledgement, commit
+ * the cursor, plan the next window.
+ */
+#ifndef HSS_SOURCE_H
+#define HSS_SOURCE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct event_base;
+struct api;
+struct cursor;
+struct output;
+struct source;
+struct source_config;
+
+/* What every source shares: the loop, the API client and the outputs. */
+struct source_env {
+	struct event_base	 *base;
+	struct api		 *api;
+	struct output		**outputs;
+	uint32_t		 *sequences;	/* per output: [meta sequenceId] */
+	size_t			  noutputs;
+	const char		 *hostname;
+	int			  pid;
+	int			  once;		/* --once: stop when caught up */
+	/* Called once when a source stops (--once done, stopped, failed). */
+	void			(*done)(struct source *, int failed, void *);
+	void			 *done_arg;
+};
+
+struct source_stats {
+	uint64_t	received;	/* valid events in pages */
+	uint64_t	duplicates;	/* dropped by dedupe */
+	uint64_t	sent;		/* handed to the outputs (per event) */
+	uint64_t	committed;	/* acknowledged and committed */
+	uint64_t	invalid;	/* events rejected by the parser */
+	uint64_t	truncated;	/* messages cut to max_message_size */
+	uint64_t	api_calls;
+	uint64_t	throttled;	/* 429s */
+	uint64_t	errors;		/* failed API calls */
+	uint64_t	rereads;	/* windows read again for completeness */
+	uint64_t	incomplete;	/* windows left incomplete after retries */
+	uint64_t	windows;	/* windows committed */
+	int64_t		end;		/* cursor end */
+};
+
+/*
+ * The source takes ownership of the cursor. recovered: the state file was
+ * corrupt and moved aside, so the first window starts at
+ * now - lookback - backfill.
+ */
+struct source	*source_new(const struct source_env *,
+		    const struct source_config *, struct cursor *,
+		    int recovered);
+void		 source_free(struct source *);
+const char	*source_name(const struct source *);
+void		 source_start(struct source *);
+/* An output's congestion cleared: fetch again if the source was paused. */
+void		 source_resume(struct source *);
+/*
+ * Stop: cancel the in-flight request (the cursor has not moved, so nothing
+ * is lost), wait for the outputs to acknowledge what was handed to them
+ * (bounded by the outputs' own shutdown), save the delivered ids, then call
+ * done.
+ */
+void		 source_stop(struct source *);
+void		 source_get_stats(const struct source *, struct source_stats *);
+/* Cursor lag in ms (now - end); 0 before the first window. */
+int64_t		 source_lag(const struct source *, int64_t now);
+/* Why a source failed (--once), or NULL. */
+const char	*source_failure(const struct source *);
+
+#endif

@@ -1,0 +1,245 @@
+/*
+ * Counters: a periodic summary in the log and an optional metrics
+ * endpoint. Reads the counters that sources and outputs keep; keeps none of
+ * its own.
+ */
+#include "autoconf.h"
+
+#include <inttypes.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+
+#include "config.h"
+#include "log.h"
+#include "output.h"
+#include "source.h"
+#include "stats.h"
+#include "util.h"
+
+struct stats {
+	struct event		 *timer;
+	struct evhttp		 *http;
+	struct source		**sources;
+	size_t			  nsources;
+	struct output		**outputs;
+	size_t			  noutputs;
+	int64_t			  started;
+};
+
+void
+stats_log(const struct stats *st)
+{
+	struct source_stats	 ss;
+	struct output_stats	 os;
+	int64_t			 now = time_now_ms();
+	char			 lag[32];
+	size_t			 i;
+
+	if (st == NULL)
+		return;
+	for (i = 0; i < st->nsources; i++) {
+		source_get_stats(st->sources[i], &ss);
+		format_duration(source_lag(st->sources[i], now), lag,
+		    sizeof(lag));
+		log_info("stats: source \"%s\": received %" PRIu64
+		    ", duplicates %" PRIu64 ", sent %" PRIu64 ", committed %"
+		    PRIu64 ", invalid %" PRIu64 ", truncated %" PRIu64
+		    ", api calls %" PRIu64 ", 429s %" PRIu64 ", errors %"
+		    PRIu64 ", re-reads %" PRIu64 ", incomplete windows %"
+		    PRIu64 ", windows %" PRIu64 ", lag %s",
+		    source_name(st->sources[i]), ss.received, ss.duplicates,
+		    ss.sent, ss.committed, ss.invalid, ss.truncated,
+		    ss.api_calls, ss.throttled, ss.errors, ss.rereads,
+		    ss.incomplete, ss.windows, lag);
+	}
+	for (i = 0; i < st->noutputs; i++) {
+		output_get_stats(st->outputs[i], &os);
+		log_info("stats: output \"%s\": %s, queued %zu, enqueued %"
+		    PRIu64 ", acknowledged %" PRIu64 ", truncated %" PRIu64
+		    ", resent %" PRIu64 ", reconnects %" PRIu64
+		    ", failed connects %" PRIu64 ", bytes %" PRIu64,
+		    output_name(st->outputs[i]),
+		    os.connected ? "connected" : "not connected", os.queue_depth,
+		    os.enqueued, os.acked, os.truncated, os.resent,
+		    os.reconnects, os.connect_failures, os.bytes_sent);
+	}
+}
+
+static void
+prom_metric(struct buf *b, const char *name, const char *type,
+    const char *help)
+{
+	buf_printf(b, "# HELP hss_forwarder_%s %s\n", name, help);
+	buf_printf(b, "# TYPE hss_forwarder_%s %s\n", name, type);
+}
+
+/* Label values here are config names: [A-Za-z0-9._-], nothing to escape. */
+void
+stats_prometheus(const struct stats *st, struct buf *b)
+{
+	static const struct {
+		const char	*name;
+		const char	*help;
+		size_t		 off;
+	} sc[] = {
+#define SC(f, h) { #f, h, offsetof(struct source_stats, f) }
+		SC(received, "valid events received from the API"),
+		SC(duplicates, "events dropped as already delivered"),
+		SC(sent, "events handed to the outputs"),
+		SC(committed, "events acknowledged by every output and committed"),
+		SC(invalid, "events rejected as malformed"),
+		SC(truncated, "messages cut to max_message_size"),
+		SC(api_calls, "HTTP calls to the API"),
+		SC(throttled, "HTTP 429 answers"),
+		SC(errors, "failed API requests"),
+		SC(rereads, "windows read again for completeness"),
+		SC(incomplete, "windows left incomplete after re-reads"),
+		SC(windows, "windows committed"),
+#undef SC
+	}, oc[] = {
+#define OC(f, h) { #f, h, offsetof(struct output_stats, f) }
+		OC(enqueued, "messages queued"),
+		OC(acked, "messages acknowledged"),
+		OC(truncated, "messages truncated"),
+		OC(resent, "messages sent again after a reconnect"),
+		OC(reconnects, "connections re-established"),
+		OC(connect_failures, "failed connection attempts"),
+		OC(bytes_sent, "bytes written"),
+#undef OC
+	};
+	struct source_stats	 ss;
+	struct output_stats	 os;
+	int64_t			 now = time_now_ms();
+	size_t			 i, j;
+	char			 name[64];
+
+	for (j = 0; j < HSS_ARRAY_LEN(sc); j++) {
+		snprintf(name, sizeof(name), "source_%s_total", sc[j].name);
+		prom_metric(b, name, "counter", sc[j].help);
+		for (i = 0; i < st->nsources; i++) {
+			source_get_stats(st->sources[i], &ss);
+			buf_printf(b, "hss_forwarder_%s{source=\"%s\"} %" PRIu64
+			    "\n", name, source_name(st->sources[i]),
+			    *(const uint64_t *)(const void *)
+			    ((const char *)&ss + sc[j].off));
+		}
+	}
+	prom_metric(b, "source_lag_seconds", "gauge",
+	    "now minus the end of the last committed window");
+	for (i = 0; i < st->nsources; i++)
+		buf_printf(b, "hss_forwarder_source_lag_seconds{source=\"%s\"} "
+		    "%.3f\n", source_name(st->sources[i]),
+		    (double)source_lag(st->sources[i], now) / 1000.0);
+	for (j = 0; j < HSS_ARRAY_LEN(oc); j++) {
+		snprintf(name, sizeof(name), "output_%s_total", oc[j].name);
+		prom_metric(b, name, "counter", oc[j].help);
+		for (i = 0; i < st->noutputs; i++) {
+			output_get_stats(st->outputs[i], &os);
+			buf_printf(b, "hss_forwarder_%s{output=\"%s\"} %" PRIu64
+			    "\n", name, output_name(st->outputs[i]),
+			    *(const uint64_t *)(const void *)
+			    ((const char *)&os + oc[j].off));
+		}
+	}
+	prom_metric(b, "output_queue_depth", "gauge",
+	    "messages not yet acknowledged");
+	prom_metric(b, "output_connected", "gauge", "1 when connected");
+	for (i = 0; i < st->noutputs; i++) {
+		output_get_stats(st->outputs[i], &os);
+		buf_printf(b, "hss_forwarder_output_queue_depth{output=\"%s\"} "
+		    "%zu\n", output_name(st->outputs[i]), os.queue_depth);
+		buf_printf(b, "hss_forwarder_output_connected{output=\"%s\"} "
+		    "%d\n", output_name(st->outputs[i]), os.connected);
+	}
+}
+
+static void
+http_metrics(struct evhttp_request *req, void *arg)
+{
+	struct stats	*st = arg;
+	struct evbuffer	*out;
+	struct buf	 b;
+
+	buf_init(&b);
+	stats_prometheus(st, &b);
+	out = evbuffer_new();
+	evbuffer_add(out, b.data, b.len);
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Content-Type", "text/plain; version=0.0.4");
+	evhttp_send_reply(req, 200, "OK", out);
+	evbuffer_free(out);
+	buf_free(&b);
+}
+
+static void
+http_healthz(struct evhttp_request *req, void *arg)
+{
+	struct evbuffer	*out;
+
+	out = evbuffer_new();
+	evbuffer_add_printf(out, "ok\n");
+	evhttp_send_reply(req, 200, "OK", out);
+	evbuffer_free(out);
+}
+
+static void
+stats_timer(evutil_socket_t fd, short ev, void *arg)
+{
+	stats_log(arg);
+}
+
+struct stats *
+stats_new(struct event_base *base, const struct config *conf,
+    struct source **sources, size_t nsources, struct output **outputs,
+    size_t noutputs)
+{
+	struct stats	*st;
+	struct timeval	 tv;
+
+	st = xcalloc(1, sizeof(*st));
+	st->sources = sources;
+	st->nsources = nsources;
+	st->outputs = outputs;
+	st->noutputs = noutputs;
+	st->started = time_now_ms();
+	if (conf->stats_interval_ms > 0) {
+		st->timer = event_new(base, -1, EV_PERSIST, stats_timer, st);
+		tv.tv_sec = (time_t)(conf->stats_interval_ms / 1000);
+		tv.tv_usec = (suseconds_t)(conf->stats_interval_ms % 1000) * 1000;
+		event_add(st->timer, &tv);
+	}
+	if (conf->metrics_listen != NULL) {
+		st->http = evhttp_new(base);
+		if (evhttp_bind_socket(st->http, conf->metrics_host,
+		    (uint16_t)conf->metrics_port) != 0) {
+			log_warn("metrics: cannot listen on %s; the metrics "
+			    "endpoint is off", conf->metrics_listen);
+			evhttp_free(st->http);
+			st->http = NULL;
+		} else {
+			evhttp_set_allowed_methods(st->http, EVHTTP_REQ_GET);
+			evhttp_set_cb(st->http, "/metrics", http_metrics, st);
+			evhttp_set_cb(st->http, "/healthz", http_healthz, st);
+			log_info("metrics: listening on %s",
+			    conf->metrics_listen);
+		}
+	}
+	return st;
+}
+
+void
+stats_free(struct stats *st)
+{
+	if (st == NULL)
+		return;
+	if (st->timer != NULL)
+		event_free(st->timer);
+	if (st->http != NULL)
+		evhttp_free(st->http);
+	free(st);
+}
