@@ -150,7 +150,7 @@ print_diag(const struct config_diag *diag)
 	for (i = 0; i < diag->nerrors; i++)
 		fprintf(stderr, "%s\n", diag->errors[i]);
 	for (i = 0; i < diag->nwarnings; i++)
-		fprintf(stderr, "%s\n", diag->warnings[i]);
+		fprintf(stderr, "warning: %s\n", diag->warnings[i]);
 }
 
 static void
