@@ -35,7 +35,8 @@
 
 #define OFFSET_MAX		2000000	/* the API refuses a larger offset */
 #define MAX_REREADS		3	/* completeness re-reads per window */
-#define MAX_SUBWINDOWS		64	/* bisection depth bound */
+#define MAX_SPLIT		32	/* parts a window is split into at once */
+#define MAX_SUBWINDOWS		(MAX_SPLIT * (MAX_REREADS + 2))
 #define ONCE_MAX_ATTEMPTS	6	/* --once gives up after this many */
 #define STOP_WAIT_MS		7000	/* acknowledgement wait on stop */
 #define CLOCK_SKEW_MS		60000
@@ -64,7 +65,10 @@ struct source {
 
 	struct window		 win;		/* commit target */
 	struct window		 cur;		/* (sub-)window being read */
-	struct window		 pending[MAX_SUBWINDOWS];
+	struct subwindow {
+		struct window	 w;
+		int		 pass;
+	}			 pending[MAX_SUBWINDOWS];
 	int			 npending;
 	int64_t			 offset;
 	int64_t			 page_no;
@@ -313,16 +317,33 @@ source_fetch(struct source *s)
 	free(q);
 }
 
-/* A failed call: log what failed and what happens next, then back off. */
+enum failure_kind {
+	FAILURE_TRANSIENT,	/* 5xx, network, invalid response */
+	FAILURE_AUTH,		/* credentials refused */
+	FAILURE_INVALID,	/* the API refused the request (400) */
+};
+
+/*
+ * A failed call: log what failed and what happens next, then back off.
+ * Transient failures back off from 1 s; refused credentials from 16 s, so
+ * that the API's lock after five failures in a row is not reached within
+ * minutes; an invalid request at once to the maximum.
+ */
 static void
-source_failed_call(struct source *s, const char *what, int permanent)
+source_failed_call(struct source *s, const char *what,
+    enum failure_kind kind)
 {
-	int64_t	 delay;
-	uint32_t r = 0;
+	static const int	 once_attempts[] = {
+		[FAILURE_TRANSIENT] = 6, [FAILURE_AUTH] = 3,
+		[FAILURE_INVALID] = 1,
+	};
+	int64_t			 delay;
+	uint32_t		 r = 0;
+	int			 step;
 
 	s->st.errors++;
 	s->attempt++;
-	if (s->env.once && (permanent || s->attempt >= ONCE_MAX_ATTEMPTS)) {
+	if (s->env.once && s->attempt >= once_attempts[kind]) {
 		log_errorx("source \"%s\": window %s: page %" PRId64
 		    " (offset %" PRId64 "): %s; --once gives up after %d "
 		    "attempt%s", s->conf->name, window_str(&s->cur),
@@ -332,8 +353,12 @@ source_failed_call(struct source *s, const char *what, int permanent)
 		return;
 	}
 	RAND_bytes((unsigned char *)&r, sizeof(r));
-	/* A request the API refuses as invalid will not improve soon. */
-	delay = api_backoff_ms(permanent ? 100 : s->attempt - 1, r);
+	step = s->attempt - 1;
+	if (kind == FAILURE_AUTH)
+		step += 4;
+	else if (kind == FAILURE_INVALID)
+		step = 100;
+	delay = api_backoff_ms(step, r);
 	log_warnx("source \"%s\": window %s: page %" PRId64 " (offset %"
 	    PRId64 "): %s; cursor stays, retrying in %s", s->conf->name,
 	    window_str(&s->cur), s->page_no, s->offset, what, delay_str(delay));
@@ -393,6 +418,9 @@ deliver(struct source *s, const struct hss_event *ev)
 }
 
 static void	source_pass_done(struct source *);
+static void	source_window_read(struct source *);
+static int	source_split(struct source *, int);
+static void	source_next_part(struct source *);
 
 static void
 process_page(struct source *s, const struct api_result *res)
@@ -406,7 +434,7 @@ process_page(struct source *s, const struct api_result *res)
 	    &s->err) == -1) {
 		buf_reset(&s->msg);
 		buf_printf(&s->msg, "invalid response: %s", s->err.data);
-		source_failed_call(s, s->msg.data, 0);
+		source_failed_call(s, s->msg.data, FAILURE_TRANSIENT);
 		return;
 	}
 	s->attempt = 0;
@@ -416,20 +444,12 @@ process_page(struct source *s, const struct api_result *res)
 
 	/* More matches than offsets can reach: split the window in time. */
 	if (s->offset == 0 && s->total > OFFSET_MAX + s->conf->page_size &&
-	    s->npending < MAX_SUBWINDOWS - 1) {
-		struct window	 first, second;
-
-		if (window_bisect(&s->cur, &first, &second) == 0) {
-			log_info("source \"%s\": window %s holds %" PRId64
-			    " events, more than offsets reach; splitting it",
-			    s->conf->name, window_str(&s->cur), s->total);
-			s->pending[s->npending++] = second;
-			s->cur = first;
-			s->pass = 0;
-			source_start_pass(s);
-			source_fetch(s);
-			return;
-		}
+	    source_split(s, s->pass)) {
+		log_info("source \"%s\": window %s holds %" PRId64 " events, "
+		    "more than the API's offsets reach; reading it in parts",
+		    s->conf->name, window_str(&s->cur), s->total);
+		source_next_part(s);
+		return;
 	}
 
 	for (i = 0; i < s->page.nerrors; i++) {
@@ -475,46 +495,100 @@ process_page(struct source *s, const struct api_result *res)
 	source_pass_done(s);
 }
 
-static void	source_window_read(struct source *);
+/*
+ * Split s->cur into parts of about three quarters of a page each (assuming
+ * events spread evenly; a part that still holds more is split again when it
+ * is read) and queue them, earliest first, each to be read at pass. Parts
+ * overlap by a millisecond; dedupe drops what both return. Returns 0 when
+ * the window is too short to split or the queue is full.
+ */
+static int
+source_split(struct source *s, int pass)
+{
+	int64_t	 len = s->cur.end - s->cur.begin, k, i, b, e;
 
-/* The last page of a pass: check completeness, then the next sub-window. */
+	k = (s->total * 4 / 3) / s->conf->page_size + 1;
+	if (s->total > OFFSET_MAX)
+		k = s->total / (OFFSET_MAX / 2) + 1;
+	if (k > MAX_SPLIT)
+		k = MAX_SPLIT;
+	if (k > len / 2)
+		k = len / 2;
+	if (k < 2 || s->npending + k > MAX_SUBWINDOWS)
+		return 0;
+	for (i = k - 1; i >= 0; i--) {
+		b = s->cur.begin + len * i / k;
+		e = i == k - 1 ? s->cur.end : s->cur.begin + len * (i + 1) / k + 1;
+		s->pending[s->npending].w = s->cur;
+		s->pending[s->npending].w.begin = b;
+		s->pending[s->npending].w.end = e;
+		s->pending[s->npending].pass = pass;
+		s->npending++;
+	}
+	return 1;
+}
+
+/* Read the next queued part, or, with none left, wait for the outputs. */
+static void
+source_next_part(struct source *s)
+{
+	if (s->npending == 0) {
+		source_window_read(s);
+		return;
+	}
+	s->npending--;
+	s->cur = s->pending[s->npending].w;
+	s->pass = s->pending[s->npending].pass;
+	source_start_pass(s);
+	source_fetch(s);
+}
+
+/*
+ * The last page of a pass. The order of data_list is undocumented and the
+ * set may change between pages, so a pass can miss events: when fewer
+ * distinct ids than total_num were seen, or total_num changed, the window
+ * is read again (up to MAX_REREADS times). A window that needed more than
+ * one page is read again in parts small enough for one page each, since a
+ * single page returns every match whatever the order.
+ */
 static void
 source_pass_done(struct source *s)
 {
 	uint64_t	 distinct;
+	int		 split;
 
 	distinct = idset_count(s->seen) + s->invalid_in_pass;
-	if ((int64_t)distinct < s->total || s->total_changed) {
-		if (s->pass < MAX_REREADS) {
-			s->pass++;
-			s->st.rereads++;
-			log_info("source \"%s\": window %s: %" PRIu64 " distinct "
-			    "events of %" PRId64 "%s; reading it again (%d of "
-			    "%d)", s->conf->name, window_str(&s->cur), distinct,
-			    s->total, s->total_changed ?
-			    ", total changed between pages" : "", s->pass,
-			    MAX_REREADS);
-			source_start_pass(s);
-			source_fetch(s);
+	if ((int64_t)distinct >= s->total && !s->total_changed) {
+		source_next_part(s);
+		return;
+	}
+	if (s->pass < MAX_REREADS) {
+		s->st.rereads++;
+		split = s->total > s->conf->page_size &&
+		    source_split(s, s->pass + 1);
+		log_info("source \"%s\": window %s: %" PRIu64 " distinct events "
+		    "of %" PRId64 "%s; reading it again%s (%d of %d)",
+		    s->conf->name, window_str(&s->cur), distinct, s->total,
+		    s->total_changed ? ", total changed between pages" : "",
+		    split ? " in parts of one page" : "", s->pass + 1,
+		    MAX_REREADS);
+		if (split) {
+			source_next_part(s);
 			return;
 		}
-		if ((int64_t)distinct < s->total) {
-			s->st.incomplete++;
-			log_warnx("source \"%s\": window %s: still %" PRIu64
-			    " distinct events of %" PRId64 " after %d re-reads; "
-			    "keeping what was read, the next window overlaps "
-			    "by lookback", s->conf->name, window_str(&s->cur),
-			    distinct, s->total, MAX_REREADS);
-		}
-	}
-	if (s->npending > 0) {
-		s->cur = s->pending[--s->npending];
-		s->pass = 0;
+		s->pass++;
 		source_start_pass(s);
 		source_fetch(s);
 		return;
 	}
-	source_window_read(s);
+	if ((int64_t)distinct < s->total) {
+		s->st.incomplete++;
+		log_warnx("source \"%s\": window %s: still %" PRIu64 " distinct "
+		    "events of %" PRId64 " after %d re-reads; keeping what was "
+		    "read, the next window overlaps by lookback", s->conf->name,
+		    window_str(&s->cur), distinct, s->total, MAX_REREADS);
+	}
+	source_next_part(s);
 }
 
 static void
@@ -534,21 +608,20 @@ api_done(const struct api_result *res, void *arg)
 		process_page(s, res);
 		return;
 	case API_AUTH:
-		snprintf(what, sizeof(what), "authentication refused: %s%s%s",
-		    res->detail, res->request_id != NULL ? ", request id " : "",
-		    res->request_id != NULL ? res->request_id : "");
-		source_failed_call(s, what, s->env.once);
+		snprintf(what, sizeof(what), "authentication refused: %s",
+		    res->detail);
+		source_failed_call(s, what, FAILURE_AUTH);
 		return;
 	case API_BAD_REQUEST:
 		snprintf(what, sizeof(what), "request refused as invalid: %s",
 		    res->detail);
-		source_failed_call(s, what, 1);
+		source_failed_call(s, what, FAILURE_INVALID);
 		return;
 	case API_SERVER:
 	case API_NETWORK:
 	case API_OTHER:
 		snprintf(what, sizeof(what), "%s", res->detail);
-		source_failed_call(s, what, 0);
+		source_failed_call(s, what, FAILURE_TRANSIENT);
 		return;
 	}
 }
