@@ -9,7 +9,7 @@ import harness as H
 
 
 def run(*args, env=None):
-    p = subprocess.run([H.DAEMON] + list(args), capture_output=True, text=True,
+    p = subprocess.run(H.WRAP + [H.DAEMON] + list(args), capture_output=True, text=True,
                        timeout=30, env=env)
     return p.returncode, p.stdout, p.stderr
 

@@ -18,6 +18,10 @@ TOP_BUILDDIR = os.path.abspath(os.environ.get("top_builddir", "."))
 DAEMON = os.environ.get("HSS_FORWARDER",
                         os.path.join(TOP_BUILDDIR, "src", "hss-forwarder"))
 SIM = os.path.join(SRCDIR, "tools", "hss-sim")
+# HSS_VALGRIND=1 runs the daemon under valgrind; an error exits 99.
+WRAP = (["valgrind", "--error-exitcode=99", "--leak-check=full",
+         "--errors-for-leak-kinds=definite", "-q"]
+        if os.environ.get("HSS_VALGRIND") == "1" else [])
 PROJECT = "0123456789abcdef0123456789abcdef"
 AK = "TESTACCESSKEY0000001"
 SK = "test-secret-key-do-not-use"
@@ -123,7 +127,7 @@ class Harness:
         """Run the daemon to completion; returns (rc, stdout, stderr)."""
         out = open(os.path.join(self.dir, stdout_name), "wb")
         err = open(os.path.join(self.dir, stderr_name), "wb")
-        p = subprocess.Popen([DAEMON] + list(args), stdout=out, stderr=err,
+        p = subprocess.Popen(WRAP + [DAEMON] + list(args), stdout=out, stderr=err,
                              env=self.env())
         self.procs.append(p)
         try:
@@ -140,7 +144,7 @@ class Harness:
     def spawn(self, *args, stdout_name="daemon.out", stderr_name="daemon.err"):
         out = open(os.path.join(self.dir, stdout_name), "ab")
         err = open(os.path.join(self.dir, stderr_name), "ab")
-        p = subprocess.Popen([DAEMON] + list(args), stdout=out, stderr=err,
+        p = subprocess.Popen(WRAP + [DAEMON] + list(args), stdout=out, stderr=err,
                              env=self.env())
         self.procs.append(p)
         return p
