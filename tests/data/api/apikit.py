@@ -106,7 +106,7 @@ def sim(*args, ssl_context=None):
 
 
 def requests(s, path_prefix=None):
-    reqs = s.ctl("/_sim/requests")["requests"]
+    reqs = s.ctl("/_sim/requests")
     if path_prefix:
         reqs = [r for r in reqs if r["path"].startswith(path_prefix)]
     return reqs

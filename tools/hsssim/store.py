@@ -1,0 +1,405 @@
+"""The event store: generation, query validation, matching, paging and the
+"hard realities" (late visibility, shuffle, churn, mutate, hostile)."""
+
+import bisect
+import random
+import re
+import threading
+import time
+
+from . import gen
+
+DAY_MS = 86400000
+MAX_SPAN_MS = 2 * DAY_MS
+_DIGITS13 = re.compile(r"^[0-9]{13}$")
+_INT = re.compile(r"^[0-9]{1,10}$")
+INF = float("inf")
+
+ENUMS = {
+    "handle_status": gen.HANDLE_STATUS,
+    "severity": gen.SEVERITIES,
+    "attack_tag": gen.ATTACK_TAGS,
+    "asset_value": gen.ASSET_VALUES,
+    "att_ck": gen.ATT_CK,
+}
+SUBSTRING_FILTERS = ("host_name", "container_name", "event_name")
+EXACT_FILTERS = ("host_id", "private_ip", "public_ip")
+
+
+class Query:
+    category = None
+    ep = "0"
+    begin = None
+    end = None
+    last_days = None
+    offset = 0
+    limit = 10
+
+    def __init__(self):
+        self.enums = {}          # name -> value (single)
+        self.severity_list = None
+        self.event_types = None
+        self.event_class_ids = None
+        self.tag_list = None
+        self.strings = {}        # host_name etc.
+
+    def window(self, now):
+        if self.begin is not None:
+            return self.begin, self.end
+        if self.last_days is not None:
+            return now - self.last_days * DAY_MS, now
+        return None, None
+
+
+def _one_of(name, values):
+    return "%s must be one of %s" % (name, ", ".join(values))
+
+
+def parse_query(pairs, strict=True):
+    """pairs: [(bytes, bytes)] from the raw query.  Returns (Query, None) or
+    (None, message).  strict=False (the oracle): no limits on span, offset,
+    limit; category optional."""
+    multi = {}
+    for k, v in pairs:
+        multi.setdefault(k.decode("utf-8", "replace"), []).append(
+            v.decode("utf-8", "replace"))
+
+    def first(name):
+        v = multi.get(name)
+        return v[0] if v else None
+
+    q = Query()
+    cat = first("category")
+    if cat is None:
+        if strict:
+            return None, "category is required"
+    elif cat not in ("host", "container"):
+        return None, "category must be host or container"
+    q.category = cat
+    ep = first("enterprise_project_id")
+    if ep is not None:
+        if not 1 <= len(ep) <= 256:
+            return None, "enterprise_project_id must be 1 to 256 characters"
+        q.ep = ep
+    b, e = first("begin_time"), first("end_time")
+    for name, val in (("begin_time", b), ("end_time", e)):
+        if val is not None and not _DIGITS13.match(val):
+            return None, "%s must be 13 digits (epoch milliseconds)" % name
+    ld = first("last_days")
+    if ld is not None and (b is not None or e is not None):
+        return None, "last_days cannot be combined with begin_time or end_time"
+    if (b is None) != (e is None):
+        return None, "begin_time and end_time must be given together"
+    if b is not None:
+        q.begin, q.end = int(b), int(e)
+        if q.begin > q.end:
+            return None, "begin_time must not be later than end_time"
+        if strict and q.end - q.begin > MAX_SPAN_MS:
+            return None, ("the range from begin_time to end_time must not "
+                          "exceed 2 days (172800000 ms)")
+    if ld is not None:
+        if not _INT.match(ld) or not 1 <= int(ld) <= 30:
+            return None, "last_days must be an integer from 1 to 30"
+        q.last_days = int(ld)
+    lim = first("limit")
+    if lim is not None:
+        if not _INT.match(lim) or (strict and not 10 <= int(lim) <= 1000):
+            return None, "limit must be an integer from 10 to 1000"
+        q.limit = int(lim)
+    off = first("offset")
+    if off is not None:
+        if not _INT.match(off) or (strict and not 0 <= int(off) <= 2000000):
+            return None, "offset must be an integer from 0 to 2000000"
+        q.offset = int(off)
+    for name, values in ENUMS.items():
+        v = first(name)
+        if v is not None:
+            if v not in values:
+                return None, _one_of(name, values)
+            q.enums[name] = v
+    if "severity_list" in multi:
+        for v in multi["severity_list"]:
+            if v not in gen.SEVERITIES:
+                return None, _one_of("severity_list items", gen.SEVERITIES)
+        q.severity_list = set(multi["severity_list"])
+    if "event_types" in multi:
+        vals = multi["event_types"]
+        if not 1 <= len(vals) <= 500:
+            return None, "event_types must have 1 to 500 items"
+        for v in vals:
+            if not _INT.match(v) or not 1000 <= int(v) <= 30000:
+                return None, ("event_types items must be integers from 1000 "
+                              "to 30000")
+        q.event_types = set(int(v) for v in vals)
+    if "event_class_ids" in multi:
+        q.event_class_ids = set(multi["event_class_ids"])
+    if "tag_list" in multi:
+        q.tag_list = set(multi["tag_list"])
+    for name in SUBSTRING_FILTERS + EXACT_FILTERS:
+        v = first(name)
+        if v is not None:
+            q.strings[name] = v
+    return q, None
+
+
+class Store:
+    def __init__(self, seed, anchor_ms, region, domain_id):
+        self.lock = threading.RLock()
+        self.seed = seed
+        self.anchor_ms = anchor_ms
+        self.t0 = time.time()
+        self.region = region
+        self.domain_id = domain_id
+        self.projects = {}
+        self.by_id = {}
+        self.next_idx = 0
+        self.container_share = 0.25
+        self.late_ms = 0
+        self.late_share = 0.0
+        self.hostile = False
+        self.hostile_share = 0.1
+        self.mutate = False
+        self.mutate_share = 0.1
+        self.shuffle = False
+        self.churn = False
+        self.churn_insert = 1
+        self.churn_handle = 1
+        self.churn_limit = 0
+        self.churned = 0
+        self.counters = {"churn_inserted": 0, "churn_handled": 0,
+                         "mutations": 0, "live_added": 0, "added": 0}
+        self.epoch = 0
+        self.rngs = {k: random.Random("%s:%s" % (seed, k))
+                     for k in ("live", "churn", "add", "shuffle", "mutate")}
+
+    def now_ms(self):
+        return self.anchor_ms + int((time.time() - self.t0) * 1000)
+
+    def add_project(self, pid, name, n_events):
+        n_hosts = max(10, min(500, n_events // 40))
+        self.projects[pid] = gen.Project(pid, name, self.region,
+                                         self.domain_id, self.seed, n_hosts)
+
+    def generate(self, pid, n, span_ms):
+        p = self.projects[pid]
+        rng = random.Random("%s:%s:events" % (self.seed, pid))
+        r = rng.random
+        lo = self.anchor_ms - span_ms
+        share = self.container_share
+        evs = []
+        for i in range(n):
+            t = lo + int(r() * (span_ms + 1))
+            cat = "container" if r() < share else "host"
+            e = gen.new_event(rng, p, i, t, cat, self.anchor_ms)
+            evs.append(e)
+        evs.sort(key=lambda e: (e.occur_time, e.idx))
+        for e in evs:
+            e.idx = self.next_idx
+            self.next_idx += 1
+            self.by_id[e.event_id] = e
+        p.events = evs
+        p.keys = [(e.occur_time, e.idx) for e in evs]
+
+    def insert(self, e):
+        p = e.project
+        k = (e.occur_time, e.idx)
+        pos = bisect.bisect_right(p.keys, k)
+        p.keys.insert(pos, k)
+        p.events.insert(pos, e)
+        self.by_id[e.event_id] = e
+
+    def new_events(self, rng_name, count, occur_time=None, pid=None,
+                   category=None, ep=None, late=None, origin="added"):
+        """Create and insert count events; returns them."""
+        rng = self.rngs[rng_name]
+        out = []
+        p = self.projects[pid] if pid else next(iter(self.projects.values()))
+        for _ in range(count):
+            now = self.now_ms()
+            t = now if occur_time is None else occur_time
+            cat = category or ("container" if rng.random() <
+                               self.container_share else "host")
+            e = gen.new_event(rng, p, self.next_idx, t, cat, max(now, t), ep,
+                              origin)
+            self.next_idx += 1
+            e.force_late = late
+            self.insert(e)
+            out.append(e)
+        return out
+
+    # -- visibility, hostility
+
+    def is_late(self, e):
+        if e.force_late is not None:
+            return e.force_late
+        return self.late_ms > 0 and e.u_late < self.late_share
+
+    def visible(self, e, now):
+        return not self.is_late(e) or now >= e.occur_time + self.late_ms
+
+    def is_hostile(self, e):
+        return self.hostile and e.u_hostile < self.hostile_share
+
+    def filter_fields(self, e):
+        if self.is_hostile(e):
+            if e.fh is None:
+                e.fh = gen.hostile_filter_fields(e)
+            return e.fh
+        return e.f
+
+    def is_mutating(self, e):
+        return self.mutate and e.u_mutate < self.mutate_share
+
+    def set_hostile(self, on=None, share=None):
+        if on is not None:
+            self.hostile = bool(on)
+        if share is not None:
+            self.hostile_share = float(share)
+        self.epoch += 1
+
+    # -- queries
+
+    def match(self, pid, q, now, visible_only=True):
+        """Events of project pid matching q, in the base order: occur_time
+        descending, then insertion index descending (newest first)."""
+        p = self.projects[pid]
+        lo, hi = q.window(now)
+        i = 0 if lo is None else bisect.bisect_left(p.keys, (lo, -1))
+        j = len(p.keys) if hi is None else bisect.bisect_right(p.keys,
+                                                               (hi, INF))
+        cat = q.category
+        ep = q.ep
+        any_ep = ep == "all_granted_eps"
+        en = q.enums
+        hs = en.get("handle_status")
+        sev = en.get("severity")
+        atag = en.get("attack_tag")
+        aval = en.get("asset_value")
+        attck = en.get("att_ck")
+        sevl = q.severity_list
+        ets = q.event_types
+        ecs = q.event_class_ids
+        tags = q.tag_list
+        strs = q.strings
+        late_on = self.late_ms > 0
+        out = []
+        for e in p.events[i:j]:
+            if cat is not None and e.category != cat:
+                continue
+            if not any_ep and e.ep != ep:
+                continue
+            if visible_only and (late_on or e.force_late) and \
+                    not self.visible(e, now):
+                continue
+            if hs is not None and e.handle_status != hs:
+                continue
+            if sev is not None and e.severity != sev:
+                continue
+            if sevl is not None and e.severity not in sevl:
+                continue
+            if atag is not None and e.attack_tag != atag:
+                continue
+            if aval is not None and e.host.asset_value != aval:
+                continue
+            if attck is not None and e.att_ck != attck:
+                continue
+            if ets is not None and e.etype[0] not in ets:
+                continue
+            if ecs is not None or tags is not None or strs:
+                f = self.filter_fields(e)
+                if ecs is not None and f["event_class_id"] not in ecs:
+                    continue
+                if tags is not None and not tags.intersection(f["tag_list"]):
+                    continue
+                ok = True
+                for k, v in strs.items():
+                    fv = f[k]
+                    if k in SUBSTRING_FILTERS:
+                        if v not in fv:
+                            ok = False
+                            break
+                    elif fv != v:
+                        ok = False
+                        break
+                if not ok:
+                    continue
+            out.append(e)
+        out.reverse()
+        return out
+
+    def event_json(self, e):
+        if e.json is None or e.json_epoch != self.epoch:
+            e.json = gen.body_json(e, self.is_hostile(e))
+            e.json_epoch = self.epoch
+        return e.json
+
+    def page_body(self, total, page):
+        return b'{"total_num":%d,"data_list":[%s]}' % (
+            total, b",".join(self.event_json(e) for e in page))
+
+    def churn_step(self, pid, q, matched, now):
+        """Churn "between two page requests": called for a request with
+        offset > 0 before its page is computed.  Inserts churn_insert
+        events inside the queried window and marks churn_handle unhandled
+        events of the pages before this offset handled.  Returns what
+        changed (for the request log), or {} when churn is off or spent."""
+        if not self.churn or q.offset <= 0 or (
+                self.churn_limit > 0 and self.churned >= self.churn_limit):
+            return {}
+        self.churned += 1
+        rng = self.rngs["churn"]
+        lo, hi = q.window(now)
+        hi = now if hi is None else min(hi, now)
+        lo = now - DAY_MS if lo is None else lo
+        lo = min(lo, hi)
+        ep = None if q.ep == "all_granted_eps" else q.ep
+        cat = q.category or "host"
+        ins = []
+        for _ in range(self.churn_insert):
+            t = lo + int(rng.random() * (hi - lo + 1))
+            ins += self.new_events("churn", 1, t, pid, cat, ep, False,
+                                   "churn")
+        cand = [e for e in matched[:q.offset]
+                if e.handle_status == "unhandled"]
+        handled = []
+        for e in rng.sample(cand, min(self.churn_handle, len(cand))):
+            e.handle_status = "handled"
+            e.handle_time = now
+            e.handle_method = "mark_as_handled"
+            e.handler = "secops"
+            e.json = None
+            handled.append(e.event_id)
+        self.counters["churn_inserted"] += len(ins)
+        self.counters["churn_handled"] += len(handled)
+        return {"churn_inserted": [e.event_id for e in ins],
+                "churn_handled": handled}
+
+    def after_serve(self, page, now):
+        """Mutations of the events just served.  Returns what changed."""
+        if not self.mutate:
+            return {}
+        mut = []
+        for e in page:
+            if self.is_mutating(e):
+                e.event_count += 1
+                if e.handle_status == "unhandled":
+                    e.handle_status = "handled"
+                    e.handle_time = now
+                    e.handle_method = "mark_as_handled"
+                    e.handler = "auto-remediation"
+                e.json = None
+                mut.append(e.event_id)
+        self.counters["mutations"] += len(mut)
+        return {"mutated": mut} if mut else {}
+
+    def meta(self, e, now):
+        return {"event_id": e.event_id, "project_id": e.project.id,
+                "category": e.category, "enterprise_project_id": e.ep,
+                "occur_time": e.occur_time, "att_ck": e.att_ck,
+                "late": self.is_late(e),
+                "visible_at": e.occur_time + (self.late_ms if self.is_late(e)
+                                              else 0),
+                "visible": self.visible(e, now),
+                "hostile": self.is_hostile(e),
+                "mutating": self.is_mutating(e), "origin": e.origin,
+                "index": e.idx}
