@@ -80,4 +80,10 @@ void		 output_get_stats(const struct output *, struct output_stats *);
 void		 output_shutdown(struct output *, int64_t timeout_ms,
 		    output_ack_cb cb, void *arg);
 
+/*
+ * Raw CR/LF bytes replaced by a space in messages bound for lf framing
+ * (the formatters should never produce them; this counts the exceptions).
+ */
+uint64_t	 output_lf_replaced(const struct output *);
+
 #endif
