@@ -220,6 +220,34 @@ fail:
 	return -1;
 }
 
+/*
+ * Outputs whose TLS material cannot be loaded are refused before anything
+ * stops or starts: at start-up the daemon exits, on reload the running
+ * config stays. output_new() logs what is wrong.
+ */
+static int
+outputs_check(const struct config *conf)
+{
+	struct event_base	*base;
+	struct output		*out;
+	size_t			 i;
+	int			 rc = 0;
+
+	if ((base = event_base_new()) == NULL)
+		fatalx("cannot create an event loop");
+	for (i = 0; i < conf->noutputs; i++) {
+		if ((out = output_new(base, &conf->outputs[i])) == NULL) {
+			log_errorx("output \"%s\" cannot be set up",
+			    conf->outputs[i].name);
+			rc = -1;
+			continue;
+		}
+		output_free(out);
+	}
+	event_base_free(base);
+	return rc;
+}
+
 static void
 apply_log_level(struct daemon *d)
 {
@@ -448,7 +476,11 @@ pipeline_start(struct daemon *d)
 	d->outputs = xcalloc(d->noutputs, sizeof(*d->outputs));
 	d->sequences = xcalloc(d->noutputs, sizeof(*d->sequences));
 	for (i = 0; i < d->noutputs; i++) {
-		d->outputs[i] = output_new(d->base, &d->conf->outputs[i]);
+		/* Checked by outputs_check(); only a changed file fails here. */
+		if ((d->outputs[i] = output_new(d->base,
+		    &d->conf->outputs[i])) == NULL)
+			fatalx("output \"%s\" cannot be set up",
+			    d->conf->outputs[i].name);
 		output_set_congestion_cb(d->outputs[i], output_congestion, d);
 		output_start(d->outputs[i]);
 	}
@@ -562,9 +594,10 @@ sighup_cb(evutil_socket_t sig, short ev, void *arg)
 	conf = config_load(d->config_path, &diag);
 	log_diag(&diag);
 	config_diag_free(&diag);
-	if (conf == NULL) {
+	if (conf == NULL || outputs_check(conf) == -1) {
 		log_errorx("reload: %s has errors; keeping the running config",
 		    d->config_path);
+		config_free(conf);
 		return;
 	}
 	if (d->stopping) {
@@ -703,6 +736,10 @@ main(int argc, char *argv[])
 		snprintf(d.hostname, sizeof(d.hostname), "-");
 	d.hostname[sizeof(d.hostname) - 1] = '\0';
 
+	if (outputs_check(d.conf) == -1) {
+		config_free(d.conf);
+		return 1;
+	}
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
 		fatalx("libcurl initialisation failed");
 	if (!foreground && daemon(0, 0) == -1)
