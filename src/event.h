@@ -1,0 +1,112 @@
+/*
+ * event.c: one ListSecurityEvents 200 body -> validated events with the typed
+ * flat fields the formatters use (DESIGN.md sections 3 and 8,
+ * reference/hss-api.md "Response").
+ *
+ * Each event keeps the object exactly as the API sent it (json), so the JSON
+ * and RFC 5424 MSG outputs lose nothing. The typed fields are borrowed from
+ * that tree. A field of an unexpected type (a number where a string is
+ * expected, "" where an object is expected, ...) leaves its typed field
+ * absent (NULL / has_* = 0); integers are also accepted as decimal strings.
+ * An empty string is absent too. Only a bad event_id or occur_time rejects
+ * an event, and then only that event.
+ */
+#ifndef HSS_EVENT_H
+#define HSS_EVENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+struct buf;
+
+#define EVENT_ID_MAX		64		/* characters */
+#define EVENT_TIME_MAX		253402300799999LL /* 9999-12-31T23:59:59.999Z */
+
+struct hss_event {
+	cJSON		*json;		/* owned: the event object as sent */
+	const char	*event_id;	/* 1-64 characters, validated */
+	int64_t		 occur_time;	/* epoch ms, 0..EVENT_TIME_MAX */
+
+	/* Top level strings; NULL when absent, empty or not a string. */
+	const char	*event_class_id;
+	const char	*event_name;
+	const char	*severity;
+	const char	*host_name;
+	const char	*host_id;
+	const char	*private_ip;
+	const char	*public_ip;
+	const char	*os_type;
+	const char	*attack_phase;
+	const char	*attack_tag;
+	const char	*handle_status;
+	const char	*handle_method;
+	const char	*container_name;
+	const char	*image_name;
+
+	/* Integers (JSON integral number or decimal string). */
+	int64_t		 event_type;
+	int64_t		 event_count;
+	int64_t		 handle_time;
+	unsigned int	 has_event_type:1;
+	unsigned int	 has_event_count:1;
+	unsigned int	 has_handle_time:1;
+	unsigned int	 has_proc_pid:1;
+	unsigned int	 has_proc_uid:1;
+	unsigned int	 has_user_uid:1;
+	unsigned int	 has_file_size:1;
+
+	/* First element of process_info_list. */
+	const char	*proc_name;
+	const char	*proc_path;
+	const char	*proc_hash;
+	const char	*proc_username;
+	const char	*proc_cmdline;
+	int64_t		 proc_pid;
+	int64_t		 proc_uid;
+
+	/* First element of user_info_list. */
+	const char	*user_name;
+	const char	*user_login_ip;
+	int64_t		 user_uid;
+
+	/* First element of file_info_list; file_name is the last component. */
+	const char	*file_name;
+	const char	*file_path;
+	const char	*file_hash;
+	int64_t		 file_size;
+
+	/* resource_info */
+	const char	*res_project_id;
+	const char	*res_region_name;
+	const char	*res_vm_uuid;
+	const char	*res_container_id;
+};
+
+struct event_page {
+	int64_t			  total_num;
+	struct hss_event	**events;	/* the valid ones, page order */
+	size_t			  nevents;
+	size_t			  nerrors;	/* events rejected */
+	char			**errors;	/* a line per rejected event */
+};
+
+/*
+ * Parse one 200 body of len bytes (it may contain NUL bytes; it need not be
+ * NUL-terminated). The page must be zero-initialised or cleared before the
+ * first call; its previous contents are cleared. Returns 0, or -1 when the
+ * page as a whole is unusable, with a one-line reason in *err.
+ */
+int		 event_page_parse(const char *, size_t, struct event_page *,
+		    struct buf *);
+/* Free the contents; the page is then empty and reusable. */
+void		 event_page_clear(struct event_page *);
+/*
+ * Validate one event object and fill the typed fields. Takes ownership of
+ * obj on success and on failure. NULL with a reason in *err.
+ */
+struct hss_event *hss_event_from_json(cJSON *, struct buf *);
+void		 hss_event_free(struct hss_event *);
+
+#endif

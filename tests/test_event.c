@@ -1,0 +1,430 @@
+/*
+ * test_event: event_page_parse() and hss_event_from_json().
+ *
+ * tests/data/event/bad/NAME.json (pages malformed as a whole, or holding
+ * malformed events) each have NAME.expected: the exact description of the
+ * result (see describe()), compared byte for byte. Set
+ * HSS_UPDATE_EXPECTED=1 to write the .expected files (then review them).
+ */
+#include "autoconf.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <cjson/cJSON.h>
+
+#include "event.h"
+#include "util.h"
+
+static char *
+data_path(const char *rel)
+{
+	const char	*top = getenv("srcdir");
+
+	return xasprintf("%s/tests/data/event/%s", top != NULL ? top :
+	    "..", rel);
+}
+
+/* The whole file; *len its size. The buffer is exactly len bytes long
+ * (plus none), so that a parser reading past len trips ASan. */
+static char *
+read_file(const char *path, size_t *len)
+{
+	struct buf	 b;
+	FILE		*f;
+	char		 chunk[8192], *p;
+	size_t		 n;
+
+	if ((f = fopen(path, "rb")) == NULL)
+		fail_msg("%s: %s", path, strerror(errno));
+	buf_init(&b);
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		buf_add(&b, chunk, n);
+	fclose(f);
+	*len = b.len;
+	p = xmalloc(b.len ? b.len : 1);
+	if (b.len)
+		memcpy(p, b.data, b.len);
+	buf_free(&b);
+	return p;
+}
+
+static void
+describe(struct buf *out, int rc, const struct event_page *pg,
+    const struct buf *err)
+{
+	size_t	 i;
+
+	if (rc == -1) {
+		buf_printf(out, "fail %s\n", err->data);
+		return;
+	}
+	buf_printf(out, "ok total_num=%lld nevents=%zu nerrors=%zu\n",
+	    (long long)pg->total_num, pg->nevents, pg->nerrors);
+	for (i = 0; i < pg->nevents; i++)
+		buf_printf(out, "event %s %lld\n", pg->events[i]->event_id,
+		    (long long)pg->events[i]->occur_time);
+	for (i = 0; i < pg->nerrors; i++)
+		buf_printf(out, "error %s\n", pg->errors[i]);
+}
+
+static int
+name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void
+test_bad_pages(void **state)
+{
+	struct event_page	 pg;
+	struct buf		 err, got;
+	DIR			*d;
+	struct dirent		*de;
+	char			*dir, *path, *exp, *body, *want, **names = NULL;
+	size_t			 len, wlen, n = 0, i, nl;
+	int			 rc, update, failures = 0;
+
+	update = getenv("HSS_UPDATE_EXPECTED") != NULL;
+	dir = data_path("bad");
+	if ((d = opendir(dir)) == NULL)
+		fail_msg("%s: %s", dir, strerror(errno));
+	while ((de = readdir(d)) != NULL) {
+		nl = strlen(de->d_name);
+		if (nl > 5 && strcmp(de->d_name + nl - 5, ".json") == 0) {
+			names = xreallocarray(names, n + 1, sizeof(*names));
+			names[n++] = xstrndup(de->d_name, nl - 5);
+		}
+	}
+	closedir(d);
+	qsort(names, n, sizeof(*names), name_cmp);
+	assert_true(n >= 30);
+	memset(&pg, 0, sizeof(pg));
+	buf_init(&err);
+	buf_init(&got);
+	for (i = 0; i < n; i++) {
+		path = xasprintf("%s/%s.json", dir, names[i]);
+		exp = xasprintf("%s/%s.expected", dir, names[i]);
+		body = read_file(path, &len);
+		buf_reset(&err);
+		buf_reset(&got);
+		rc = event_page_parse(body, len, &pg, &err);
+		describe(&got, rc, &pg, &err);
+		if (rc == -1) {
+			assert_int_equal(pg.nevents, 0);
+			assert_null(pg.events);
+			assert_non_null(err.data);
+			assert_null(strchr(err.data, '\n'));
+		}
+		if (update) {
+			FILE *f = fopen(exp, "wb");
+			assert_non_null(f);
+			fwrite(got.data, 1, got.len, f);
+			fclose(f);
+		} else {
+			want = read_file(exp, &wlen);
+			if (wlen != got.len ||
+			    memcmp(want, got.data, wlen) != 0) {
+				print_error("%s: expected:\n%.*s\ngot:\n%s\n",
+				    names[i], (int)wlen, want, got.data);
+				failures++;
+			}
+			free(want);
+		}
+		event_page_clear(&pg);
+		free(body);
+		free(path);
+		free(exp);
+		free(names[i]);
+	}
+	free(names);
+	free(dir);
+	buf_free(&err);
+	buf_free(&got);
+	assert_int_equal(failures, 0);
+}
+
+static struct hss_event *
+parse_one(const char *rel, struct event_page *pg, size_t idx)
+{
+	struct buf	 err;
+	char		*path, *body;
+	size_t		 len;
+
+	path = data_path(rel);
+	body = read_file(path, &len);
+	buf_init(&err);
+	memset(pg, 0, sizeof(*pg));
+	assert_int_equal(event_page_parse(body, len, pg, &err), 0);
+	assert_true(idx < pg->nevents);
+	free(path);
+	free(body);
+	buf_free(&err);
+	return pg->events[idx];
+}
+
+static void
+test_official_example(void **state)
+{
+	struct event_page	 pg;
+	struct hss_event	*ev;
+
+	ev = parse_one("good/official-example.json", &pg, 0);
+	assert_int_equal(pg.total_num, 1);
+	assert_int_equal(pg.nevents, 1);
+	assert_int_equal(pg.nerrors, 0);
+	assert_string_equal(ev->event_id, "d8a12cf7-6a43-4cd6-92b4-aabf1e917");
+	assert_int_equal(ev->occur_time, 1661593036627LL);
+	assert_string_equal(ev->event_class_id, "lgin_1002");
+	assert_string_equal(ev->event_name, "different locations");
+	assert_true(ev->has_event_type);
+	assert_int_equal(ev->event_type, 4004);
+	assert_string_equal(ev->severity, "Medium");
+	assert_string_equal(ev->host_name, "xxx");
+	assert_null(ev->host_id);
+	assert_string_equal(ev->private_ip, "127.0.0.1");
+	assert_null(ev->public_ip);
+	assert_string_equal(ev->os_type, "Linux");
+	assert_string_equal(ev->attack_phase, "exploit");
+	assert_string_equal(ev->attack_tag, "abnormal_behavior");
+	assert_string_equal(ev->handle_status, "unhandled");
+	assert_null(ev->handle_method);
+	assert_false(ev->has_event_count);
+	assert_false(ev->has_handle_time);
+	assert_string_equal(ev->proc_name, "test");
+	assert_string_equal(ev->proc_path, "/root/test");
+	assert_string_equal(ev->proc_hash, "e8b50f0b91e3dce0885ccc5902846b13"
+	    "9d28108a0a7976c9b8d43154c5dbc44d");
+	assert_string_equal(ev->proc_username, "root");
+	assert_string_equal(ev->proc_cmdline, "/bin/bash");
+	assert_true(ev->has_proc_pid);
+	assert_int_equal(ev->proc_pid, 372612);
+	assert_true(ev->has_proc_uid);
+	assert_int_equal(ev->proc_uid, 10000);
+	assert_string_equal(ev->user_name, "zhangsan");
+	assert_null(ev->user_login_ip);	/* "" is absent */
+	assert_false(ev->has_user_uid);
+	assert_null(ev->file_path);
+	assert_null(ev->file_name);
+	assert_null(ev->res_project_id);
+	assert_string_equal(ev->res_vm_uuid, "71a15ecc");
+	/* the raw object is kept whole */
+	assert_int_equal(cJSON_GetArraySize(ev->json), 27);
+	event_page_clear(&pg);
+	assert_int_equal(pg.nevents, 0);
+	assert_null(pg.events);
+	event_page_clear(&pg);
+}
+
+static void
+test_deviations(void **state)
+{
+	struct event_page	 pg;
+	struct hss_event	*ev;
+
+	ev = parse_one("good/deviations.json", &pg, 0);
+	assert_int_equal(pg.total_num, 2);
+	assert_int_equal(pg.nevents, 2);
+	assert_string_equal(ev->event_id, "dev-1");
+	assert_int_equal(ev->occur_time, 1661593036627LL);
+	assert_true(ev->has_event_type);
+	assert_int_equal(ev->event_type, 4004);
+	assert_true(ev->has_event_count);
+	assert_int_equal(ev->event_count, 7);
+	assert_true(ev->has_handle_time);
+	assert_int_equal(ev->handle_time, 1661593099000LL);
+	assert_null(ev->event_class_id);	/* number */
+	assert_null(ev->event_name);		/* null */
+	assert_null(ev->severity);		/* "" */
+	assert_null(ev->host_name);		/* array */
+	assert_null(ev->host_id);		/* object */
+	assert_null(ev->private_ip);		/* number */
+	assert_null(ev->public_ip);		/* true */
+	assert_string_equal(ev->image_name, "nginx:1.25");
+	assert_string_equal(ev->proc_name, "sh");
+	assert_null(ev->proc_path);
+	assert_true(ev->has_proc_pid);
+	assert_int_equal(ev->proc_pid, 4242);
+	assert_false(ev->has_proc_uid);		/* 1.5 */
+	assert_string_equal(ev->proc_hash, "abc");
+	assert_null(ev->user_name);		/* user_info_list "" */
+	assert_null(ev->file_path);		/* first element 7 */
+	assert_null(ev->res_project_id);	/* resource_info "" */
+	/* the raw JSON keeps the deviating values */
+	assert_true(cJSON_IsNumber(cJSON_GetObjectItem(ev->json,
+	    "event_class_id")));
+	assert_true(cJSON_IsObject(cJSON_GetObjectItem(ev->json,
+	    "unknown_new_field")));
+
+	ev = pg.events[1];
+	assert_int_equal(ev->occur_time, 5);
+	assert_int_equal(ev->event_type, 4004);	/* 4004.0 */
+	assert_true(ev->has_event_count);
+	assert_int_equal(ev->event_count, -3);
+	assert_null(ev->proc_name);
+	assert_string_equal(ev->user_name, "root");
+	assert_true(ev->has_user_uid);
+	assert_int_equal(ev->user_uid, 0);
+	assert_string_equal(ev->user_login_ip, "10.0.0.9");
+	assert_string_equal(ev->file_path, "C:\\Windows\\evil.exe");
+	assert_string_equal(ev->file_name, "evil.exe");
+	assert_string_equal(ev->file_hash, "ff");
+	assert_true(ev->has_file_size);
+	assert_int_equal(ev->file_size, 1024);
+	assert_string_equal(ev->res_project_id, "p1");
+	assert_string_equal(ev->res_region_name, "r1");
+	assert_null(ev->res_vm_uuid);
+	event_page_clear(&pg);
+}
+
+static void
+expect_fail(const char *body, size_t len, const char *reason)
+{
+	struct event_page	 pg;
+	struct buf		 err;
+
+	memset(&pg, 0, sizeof(pg));
+	buf_init(&err);
+	assert_int_equal(event_page_parse(body, len, &pg, &err), -1);
+	assert_string_equal(err.data, reason);
+	assert_int_equal(pg.nevents, 0);
+	buf_free(&err);
+}
+
+/* 100,000 levels: never a crash, a clear reason. */
+static void
+test_deep_nesting(void **state)
+{
+	struct buf	 b;
+	size_t		 i, depth = 100000;
+
+	buf_init(&b);
+	for (i = 0; i < depth; i++)
+		buf_addc(&b, '[');
+	expect_fail(b.data, b.len,
+	    "invalid JSON: nested deeper than 1000 levels");
+	for (i = 0; i < depth; i++)
+		buf_addc(&b, ']');
+	expect_fail(b.data, b.len,
+	    "invalid JSON: nested deeper than 1000 levels");
+	buf_reset(&b);
+	buf_adds(&b, "{\"total_num\":1,\"data_list\":[{\"event_id\":\"a\","
+	    "\"occur_time\":1,\"x\":");
+	for (i = 0; i < depth; i++)
+		buf_adds(&b, "{\"a\":");
+	buf_adds(&b, "1");
+	for (i = 0; i < depth; i++)
+		buf_addc(&b, '}');
+	buf_adds(&b, "}]}");
+	expect_fail(b.data, b.len,
+	    "invalid JSON: nested deeper than 1000 levels");
+	/* brackets inside strings do not count */
+	buf_reset(&b);
+	buf_adds(&b, "{\"total_num\":0,\"data_list\":[],\"x\":\"");
+	for (i = 0; i < depth; i++)
+		buf_adds(&b, "[{");
+	buf_adds(&b, "\"}");
+	{
+		struct event_page	pg;
+		struct buf		err;
+
+		memset(&pg, 0, sizeof(pg));
+		buf_init(&err);
+		assert_int_equal(event_page_parse(b.data, b.len, &pg, &err),
+		    0);
+		event_page_clear(&pg);
+		buf_free(&err);
+	}
+	buf_free(&b);
+}
+
+/* The body is not NUL-terminated and may be followed by anything. */
+static void
+test_length_bound(void **state)
+{
+	const char	 text[] = "{\"total_num\":0,\"data_list\":[]}GARBAGE";
+	char		*body;
+	size_t		 len = sizeof(text) - 1 - 7;
+	struct event_page pg;
+	struct buf	 err;
+
+	body = xmalloc(len);
+	memcpy(body, text, len);
+	memset(&pg, 0, sizeof(pg));
+	buf_init(&err);
+	assert_int_equal(event_page_parse(body, len, &pg, &err), 0);
+	assert_int_equal(pg.total_num, 0);
+	/* a page cut inside the buffer is truncated, not read further */
+	assert_int_equal(event_page_parse(text, 20, &pg, &err), -1);
+	assert_string_equal(err.data,
+	    "truncated JSON (20 bytes, inside a string)");
+	free(body);
+	buf_free(&err);
+	event_page_clear(&pg);
+}
+
+static void
+test_nul_and_surrogate_escapes(void **state)
+{
+	struct event_page	 pg;
+	struct hss_event	*ev;
+
+	ev = parse_one("bad/lone-surrogates.json", &pg, 0);
+	assert_string_equal(ev->event_id, "s1\xEF\xBF\xBD");
+	assert_string_equal(ev->event_name,
+	    "x\xEF\xBF\xBDy\xEF\xBF\xBDz");
+	assert_string_equal(pg.events[1]->event_id, "s2\xF0\x9F\x98\x80");
+	event_page_clear(&pg);
+}
+
+static void
+test_from_json(void **state)
+{
+	struct hss_event	*ev;
+	struct buf		 err;
+	cJSON			*o;
+
+	buf_init(&err);
+	assert_null(hss_event_from_json(cJSON_CreateString("x"), &err));
+	assert_string_equal(err.data, "event is not an object (string)");
+	buf_reset(&err);
+	assert_null(hss_event_from_json(NULL, &err));
+	assert_string_equal(err.data, "event is not an object (invalid)");
+	buf_reset(&err);
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "event_id", "abc");
+	cJSON_AddNumberToObject(o, "occur_time", 1661593036627.0);
+	/* invalid UTF-8 bytes survive into the typed field untouched */
+	cJSON_AddStringToObject(o, "host_name", "h\xff\xfe");
+	ev = hss_event_from_json(o, &err);
+	assert_non_null(ev);
+	assert_int_equal(err.len, 0);
+	assert_string_equal(ev->host_name, "h\xff\xfe");
+	hss_event_free(ev);
+	hss_event_free(NULL);
+	buf_free(&err);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_bad_pages),
+		cmocka_unit_test(test_official_example),
+		cmocka_unit_test(test_deviations),
+		cmocka_unit_test(test_deep_nesting),
+		cmocka_unit_test(test_length_bound),
+		cmocka_unit_test(test_nul_and_surrogate_escapes),
+		cmocka_unit_test(test_from_json),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

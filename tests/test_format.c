@@ -1,0 +1,1571 @@
+/*
+ * test_format: the four formats.
+ *
+ *  - golden files: tests/data/format/NAME.txt, byte for byte (set
+ *    HSS_UPDATE_EXPECTED=1 to rewrite them, then review);
+ *  - hostile values: every string field the formatters use holds, in turn,
+ *    each payload of a hostile set; every message is parsed back with the
+ *    parsers below (written for this test, sharing no code with the
+ *    formatters) and must give exactly the expected fields and values (the
+ *    expected values are computed here from the documented rules), with no
+ *    extra field, and no raw CR/LF where the framing forbids it;
+ *  - truncation: over a range of max_message_size, every message fits,
+ *    parses, and holds a prefix of each value.
+ */
+#include "autoconf.h"
+
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <cjson/cJSON.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
+
+#include "config.h"
+#include "event.h"
+#include "format.h"
+#include "util.h"
+
+#define MAXF		128
+#define BIG		(100 * 1024)
+
+/* ---- a key/value list ------------------------------------------------ */
+
+struct field {
+	char	*k;
+	char	*v;
+	size_t	 vlen;
+};
+struct fields {
+	struct field	 f[MAXF];
+	size_t		 n;
+};
+
+static void
+fields_add(struct fields *fs, const char *k, const char *v, size_t vlen)
+{
+	assert_true(fs->n < MAXF);
+	fs->f[fs->n].k = xstrdup(k);
+	fs->f[fs->n].v = xstrndup(v, vlen);
+	fs->f[fs->n].vlen = vlen;
+	fs->n++;
+}
+
+static void
+fields_adds(struct fields *fs, const char *k, const char *v)
+{
+	fields_add(fs, k, v, strlen(v));
+}
+
+static void
+fields_clear(struct fields *fs)
+{
+	size_t	 i;
+
+	for (i = 0; i < fs->n; i++) {
+		free(fs->f[i].k);
+		free(fs->f[i].v);
+	}
+	fs->n = 0;
+}
+
+static const struct field *
+fields_get(const struct fields *fs, const char *k)
+{
+	size_t	 i;
+
+	for (i = 0; i < fs->n; i++)
+		if (strcmp(fs->f[i].k, k) == 0)
+			return &fs->f[i];
+	return NULL;
+}
+
+static void
+show(const char *what, const char *s, size_t len)
+{
+	size_t	 i;
+
+	fprintf(stderr, "%s (%zu bytes): ", what, len);
+	for (i = 0; i < len && i < 300; i++) {
+		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] >= 0x7f)
+			fprintf(stderr, "\\x%02x", (unsigned char)s[i]);
+		else
+			fputc(s[i], stderr);
+	}
+	fprintf(stderr, "%s\n", len > 300 ? "..." : "");
+}
+
+/* got and want hold the same keys in the same order with the same values;
+ * with prefix, each got value may be a prefix of want's and got may stop
+ * early. */
+static void
+fields_match(const struct fields *got, const struct fields *want, int prefix,
+    const char *msg, size_t msglen)
+{
+	size_t	 i;
+
+	if (!prefix && got->n != want->n)
+		goto bad;
+	if (got->n > want->n)
+		goto bad;
+	for (i = 0; i < got->n; i++) {
+		if (strcmp(got->f[i].k, want->f[i].k) != 0)
+			goto bad;
+		if (prefix ? got->f[i].vlen > want->f[i].vlen :
+		    got->f[i].vlen != want->f[i].vlen)
+			goto bad;
+		if (memcmp(got->f[i].v, want->f[i].v, got->f[i].vlen) != 0)
+			goto bad;
+	}
+	return;
+bad:
+	show("message", msg, msglen);
+	for (i = 0; i < got->n || i < want->n; i++) {
+		if (i < got->n)
+			show(got->f[i].k, got->f[i].v, got->f[i].vlen);
+		else
+			fprintf(stderr, "(got nothing)\n");
+		if (i < want->n)
+			show(want->f[i].k, want->f[i].v, want->f[i].vlen);
+		else
+			fprintf(stderr, "(want nothing)\n");
+	}
+	fail_msg("fields differ (%zu got, %zu wanted)", got->n, want->n);
+}
+
+/* ---- expected values: UTF-8 repair, cuts, character rules ----------- */
+
+/* Bytes of the valid UTF-8 character at p, 0 if invalid (RFC 3629). */
+static size_t
+u8char(const unsigned char *p, size_t avail)
+{
+	uint32_t	 cp;
+	size_t		 n, i;
+
+	if (p[0] < 0x80)
+		return 1;
+	if ((p[0] & 0xE0) == 0xC0) {
+		n = 2;
+		cp = p[0] & 0x1F;
+	} else if ((p[0] & 0xF0) == 0xE0) {
+		n = 3;
+		cp = p[0] & 0x0F;
+	} else if ((p[0] & 0xF8) == 0xF0) {
+		n = 4;
+		cp = p[0] & 0x07;
+	} else
+		return 0;
+	if (n > avail)
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((p[i] & 0xC0) != 0x80)
+			return 0;
+		cp = cp << 6 | (p[i] & 0x3F);
+	}
+	if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) ||
+	    (n == 4 && cp < 0x10000) || cp > 0x10FFFF ||
+	    (cp >= 0xD800 && cp <= 0xDFFF))
+		return 0;
+	return n;
+}
+
+static char *
+fix_utf8(const char *s, size_t *outlen)
+{
+	const unsigned char	*p = (const unsigned char *)s;
+	size_t			 len = strlen(s), i = 0, run = 0, n;
+	struct buf		 b;
+
+	buf_init(&b);
+	buf_reserve(&b, len);
+	while (i < len) {
+		if (p[i] < 0x80) {
+			i++;
+			continue;
+		}
+		if ((n = u8char(p + i, len - i)) > 0) {
+			i += n;
+			continue;
+		}
+		buf_add(&b, p + run, i - run);
+		buf_add(&b, "\xEF\xBF\xBD", 3);
+		run = ++i;
+	}
+	buf_add(&b, p + run, i - run);
+	*outlen = b.len;
+	return b.data;
+}
+
+/* The longest prefix of valid UTF-8 s of at most max bytes. */
+static size_t
+cut_len(const char *s, size_t len, size_t max)
+{
+	size_t	 i = 0, n;
+
+	while (i < len) {
+		n = u8char((const unsigned char *)s + i, len - i);
+		assert_true(n > 0);
+		if (i + n > max)
+			break;
+		i += n;
+	}
+	return i;
+}
+
+enum rule {
+	R_KEEP,		/* RFC 5424 octet counting: as is */
+	R_SD_LF,	/* RFC 5424 lf: CR, LF -> the text \r, \n */
+	R_CEF_HDR,	/* every control -> space */
+	R_CEF_EXT,	/* controls other than CR/LF -> space */
+	R_LEEF,		/* controls and the delimiter removed */
+	R_ASCII,	/* RFC 5424 header field: non 33-126 char -> _ */
+};
+
+/* value -> expected decoded value: repair, cut at max bytes, rule. */
+static void
+expect(struct fields *fs, const char *key, const char *v, size_t max,
+    enum rule r, char delim)
+{
+	struct buf	 b;
+	char		*fixed;
+	size_t		 flen, i, n;
+	unsigned char	 c;
+
+	if (v == NULL || *v == '\0')
+		return;
+	fixed = fix_utf8(v, &flen);
+	flen = cut_len(fixed, flen, max);
+	buf_init(&b);
+	buf_reserve(&b, flen);
+	for (i = 0; i < flen; i += n) {
+		n = u8char((unsigned char *)fixed + i, flen - i);
+		c = (unsigned char)fixed[i];
+		if (n > 1 || (c >= 0x20 && c != 0x7f) ||
+		    r == R_KEEP) {
+			if (r == R_LEEF && c == (unsigned char)delim)
+				continue;
+			if (r == R_ASCII && (n > 1 || c == ' ' || c == 0x7f))
+				buf_addc(&b, '_');
+			else if (n == 1) {
+				/* a run of plain ASCII */
+				size_t	 e = i + 1;
+
+				while (e < flen &&
+				    (unsigned char)fixed[e] >= 0x20 &&
+				    (unsigned char)fixed[e] < 0x7f &&
+				    (r != R_LEEF || fixed[e] != delim) &&
+				    (r != R_ASCII || fixed[e] != ' '))
+					e++;
+				buf_add(&b, fixed + i, e - i);
+				n = e - i;
+			} else
+				buf_add(&b, fixed + i, n);
+			continue;
+		}
+		switch (r) {
+		case R_SD_LF:
+			if (c == '\n')
+				buf_adds(&b, "\\n");
+			else if (c == '\r')
+				buf_adds(&b, "\\r");
+			else
+				buf_addc(&b, (char)c);
+			break;
+		case R_CEF_HDR:
+			buf_addc(&b, ' ');
+			break;
+		case R_CEF_EXT:
+			buf_addc(&b, c == '\n' || c == '\r' ? (char)c : ' ');
+			break;
+		case R_ASCII:
+			buf_addc(&b, '_');
+			break;
+		default:
+			break;
+		}
+	}
+	if (b.len > 0 || r != R_LEEF)
+		fields_add(fs, key, b.data != NULL ? b.data : "", b.len);
+	buf_free(&b);
+	free(fixed);
+}
+
+static void
+expect_num(struct fields *fs, const char *key, int has, int64_t v)
+{
+	char	 tmp[32];
+
+	if (!has)
+		return;
+	snprintf(tmp, sizeof(tmp), "%lld", (long long)v);
+	fields_adds(fs, key, tmp);
+}
+
+/* ---- independent parsers -------------------------------------------- */
+
+static int
+printascii(const char *s, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 33 || (unsigned char)s[i] > 126)
+			return 0;
+	return 1;
+}
+
+/*
+ * RFC 5424: header fields into hdr ("pri", "timestamp", "hostname",
+ * "app", "procid", "msgid"), SD params into sd as "ID/NAME", MSG (after the
+ * BOM, if any) into *msg. Returns 0 or -1 when the message is not valid.
+ */
+static int
+parse_5424(const char *m, size_t len, struct fields *hdr, struct fields *sd,
+    const char **msg, size_t *msglen)
+{
+	const char	*p = m, *end = m + len, *sp, *id;
+	const char	*names[] = { "hostname", "app", "procid", "msgid" };
+	size_t		 maxes[] = { 255, 48, 128, 32 }, i, idlen;
+	struct buf	 v;
+	char		 key[128];
+	int		 pri;
+
+	if (len < 4 || *p != '<')
+		return -1;
+	for (pri = 0, p++; p < end && *p >= '0' && *p <= '9'; p++)
+		pri = pri * 10 + (*p - '0');
+	if (p >= end || *p != '>' || pri > 191 || p - m > 4 ||
+	    (m[1] == '0' && p - m > 2))
+		return -1;
+	fields_add(hdr, "pri", m + 1, (size_t)(p - m - 1));
+	if (end - p < 3 || memcmp(p, ">1 ", 3) != 0)
+		return -1;
+	p += 3;
+	/* 2022-08-27T09:37:16.627Z */
+	if (end - p < 25 || p[4] != '-' || p[10] != 'T' || p[19] != '.' ||
+	    p[23] != 'Z' || p[24] != ' ')
+		return -1;
+	fields_add(hdr, "timestamp", p, 24);
+	p += 25;
+	for (i = 0; i < 4; i++) {
+		if ((sp = memchr(p, ' ', (size_t)(end - p))) == NULL ||
+		    sp == p || (size_t)(sp - p) > maxes[i] ||
+		    !printascii(p, (size_t)(sp - p)))
+			return -1;
+		fields_add(hdr, names[i], p, (size_t)(sp - p));
+		p = sp + 1;
+	}
+	if (p < end && *p == '-') {
+		p++;
+	} else {
+		while (p < end && *p == '[') {
+			id = ++p;
+			while (p < end && *p != ' ' && *p != ']')
+				p++;
+			idlen = (size_t)(p - id);
+			if (idlen == 0 || idlen > 32 ||
+			    !printascii(id, idlen) ||
+			    memchr(id, '=', idlen) || memchr(id, '"', idlen))
+				return -1;
+			while (p < end && *p == ' ') {
+				sp = ++p;
+				while (p < end && *p != '=')
+					p++;
+				if (p >= end || p == sp || p - sp > 32 ||
+				    !printascii(sp, (size_t)(p - sp)) ||
+				    memchr(sp, ']', (size_t)(p - sp)) ||
+				    memchr(sp, '"', (size_t)(p - sp)) ||
+				    p + 1 >= end || p[1] != '"')
+					return -1;
+				snprintf(key, sizeof(key), "%.*s/%.*s",
+				    (int)idlen, id, (int)(p - sp), sp);
+				p += 2;
+				buf_init(&v);
+				buf_reserve(&v, (size_t)(end - p));
+				for (; p < end && *p != '"'; p++) {
+					if (*p == ']') {
+						buf_free(&v);
+						return -1;	/* unescaped */
+					}
+					if (*p == '\\' && p + 1 < end &&
+					    (p[1] == '"' || p[1] == '\\' ||
+					    p[1] == ']'))
+						p++;
+					v.data[v.len++] = *p;
+				}
+				v.data[v.len] = '\0';
+				if (p >= end)
+					return -1;
+				p++;
+				fields_add(sd, key, v.data, v.len);
+				buf_free(&v);
+			}
+			if (p >= end || *p != ']')
+				return -1;
+			p++;
+		}
+	}
+	*msg = NULL;
+	*msglen = 0;
+	if (p == end)
+		return 0;
+	if (*p != ' ')
+		return -1;
+	p++;
+	if (end - p >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
+		p += 3;
+	*msg = p;
+	*msglen = (size_t)(end - p);
+	return 0;
+}
+
+/* A CEF value or header field: undo the escapes; -1 on a bad escape. */
+static int
+cef_unescape(const char *s, size_t n, int header, struct buf *out)
+{
+	size_t	 i;
+	char	*o;
+
+	buf_reset(out);
+	buf_reserve(out, n);
+	o = out->data;
+	for (i = 0; i < n; i++) {
+		if (s[i] != '\\') {
+			if (!header && s[i] == '=')
+				return -1;	/* unescaped '=' in a value */
+			*o++ = s[i];
+			continue;
+		}
+		if (++i >= n)
+			return -1;	/* dangling backslash */
+		if (s[i] == '\\')
+			*o++ = '\\';
+		else if (header && s[i] == '|')
+			*o++ = '|';
+		else if (!header && s[i] == '=')
+			*o++ = '=';
+		else if (!header && s[i] == 'n')
+			*o++ = '\n';
+		else if (!header && s[i] == 'r')
+			*o++ = '\r';
+		else
+			return -1;
+	}
+	out->len = (size_t)(o - out->data);
+	out->data[out->len] = '\0';
+	return 0;
+}
+
+static int
+iskeychar(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || c == '_';
+}
+
+/*
+ * CEF: the 7 header fields into hdr ("h0".."h6"), the extension into ext.
+ * A key is [A-Za-z0-9_]+ right before an unescaped '=' and after a space
+ * (or at the start); the value runs up to the space before the next key.
+ */
+static int
+parse_cef(const char *m, size_t len, struct fields *hdr, struct fields *ext)
+{
+	const char	*p = m, *end = m + len, *f, *k, *ke, *v, *q, *nk;
+	struct buf	 u;
+	char		 name[8], key[64];
+	int		 i;
+
+	if (len < 6 || memcmp(m, "CEF:0|", 6) != 0)
+		return -1;
+	p += 6;
+	buf_init(&u);
+	buf_addc(&u, '\0');
+	fields_adds(hdr, "h0", "CEF:0");
+	for (i = 1; i < 7; i++) {
+		for (f = p; p < end && *p != '|'; p++)
+			if (*p == '\\')
+				p++;
+		if (p >= end || p == f)
+			goto fail;
+		if (cef_unescape(f, (size_t)(p - f), 1, &u) == -1)
+			goto fail;
+		snprintf(name, sizeof(name), "h%d", i);
+		fields_add(hdr, name, u.data, u.len);
+		p++;
+	}
+	while (p < end) {
+		/* key */
+		for (k = p; p < end && iskeychar(*p); p++)
+			;
+		ke = p;
+		if (ke == k || p >= end || *p != '=' || ke - k >= 64)
+			goto fail;
+		v = ++p;
+		/* the value ends before " key=" (unescaped '=') */
+		nk = end;
+		for (q = v; q < end; q++) {
+			if (*q == '\\') {
+				q++;
+				continue;
+			}
+			if (*q != ' ')
+				continue;
+			for (f = q + 1; f < end && iskeychar(*f); f++)
+				;
+			if (f > q + 1 && f < end && *f == '=') {
+				nk = q;
+				break;
+			}
+		}
+		if (cef_unescape(v, (size_t)(nk - v), 0, &u) == -1)
+			goto fail;
+		snprintf(key, sizeof(key), "%.*s", (int)(ke - k), k);
+		fields_add(ext, key, u.data, u.len);
+		p = nk < end ? nk + 1 : end;
+	}
+	buf_free(&u);
+	return 0;
+fail:
+	buf_free(&u);
+	return -1;
+}
+
+/* LEEF 2.0: header fields h0..h5, attributes split by the delimiter. */
+static int
+parse_leef(const char *m, size_t len, struct fields *hdr, struct fields *ext)
+{
+	const char	*p = m, *end = m + len, *f, *eq;
+	char		 name[8], delim;
+	int		 i;
+
+	for (i = 0; i < 6; i++) {
+		for (f = p; p < end && *p != '|'; p++)
+			;
+		if (p >= end || p == f)
+			return -1;
+		snprintf(name, sizeof(name), "h%d", i);
+		fields_add(hdr, name, f, (size_t)(p - f));
+		p++;
+	}
+	if (strcmp(hdr->f[0].v, "LEEF:2.0") != 0)
+		return -1;
+	if (hdr->f[5].vlen == 1)
+		delim = hdr->f[5].v[0];
+	else if (hdr->f[5].vlen == 3 && hdr->f[5].v[0] == 'x')
+		delim = (char)strtol(hdr->f[5].v + 1, NULL, 16);
+	else
+		return -1;
+	while (p < end) {
+		for (f = p; p < end && *p != delim; p++)
+			;
+		if ((eq = memchr(f, '=', (size_t)(p - f))) == NULL || eq == f)
+			return -1;
+		*name = '\0';
+		{
+			char	 key[64];
+
+			if (eq - f >= 64)
+				return -1;
+			snprintf(key, sizeof(key), "%.*s", (int)(eq - f), f);
+			fields_add(ext, key, eq + 1, (size_t)(p - eq - 1));
+		}
+		if (p < end)
+			p++;
+	}
+	return 0;
+}
+
+/* ---- the events and contexts ---------------------------------------- */
+
+static struct output_config	 oc;
+static struct format_ctx	 ctx;
+
+static void
+ctx_reset(enum output_format fmt, enum output_framing framing, int hdr)
+{
+	memset(&oc, 0, sizeof(oc));
+	memset(&ctx, 0, sizeof(ctx));
+	oc.format = fmt;
+	oc.framing = framing;
+	oc.facility = 20;
+	oc.hostname = "collector01";
+	oc.app_name = "hss-forwarder";
+	oc.sd_id = "hss@32473";
+	oc.leef_delimiter = '^';
+	oc.syslog_header = hdr;
+	oc.max_message_size = 0;
+	ctx.out = &oc;
+	ctx.source_name = "prod-ap-southeast-1-host";
+	ctx.region = "ap-southeast-1";
+	ctx.project_id = "0123456789abcdef0123456789abcdef";
+	ctx.category = "host";
+	ctx.hostname = "collector01";
+	ctx.pid = 1234;
+	ctx.sequence = 1;
+}
+
+static char *
+read_data(const char *rel, size_t *len)
+{
+	const char	*top = getenv("srcdir");
+	struct buf	 b;
+	FILE		*f;
+	char		*path, chunk[8192];
+	size_t		 n;
+
+	path = xasprintf("%s/tests/data/%s", top != NULL ? top : "..", rel);
+	if ((f = fopen(path, "rb")) == NULL)
+		fail_msg("%s: %s", path, strerror(errno));
+	buf_init(&b);
+	buf_addc(&b, '\0');
+	buf_reset(&b);
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		buf_add(&b, chunk, n);
+	fclose(f);
+	free(path);
+	*len = b.len;
+	return b.data;
+}
+
+static struct hss_event *
+official_event(void)
+{
+	struct event_page	 pg;
+	struct hss_event	*ev;
+	struct buf		 err;
+	char			*body;
+	size_t			 len;
+
+	body = read_data("event/good/official-example.json", &len);
+	memset(&pg, 0, sizeof(pg));
+	buf_init(&err);
+	assert_int_equal(event_page_parse(body, len, &pg, &err), 0);
+	assert_int_equal(pg.nevents, 1);
+	ev = pg.events[0];
+	pg.nevents = 0;		/* keep it */
+	event_page_clear(&pg);
+	free(body);
+	buf_free(&err);
+	return ev;
+}
+
+/* ---- golden files ----------------------------------------------------- */
+
+static void
+golden(const char *name, const struct buf *got)
+{
+	const char	*top = getenv("srcdir");
+	char		*rel, *want, *path;
+	size_t		 wlen;
+	FILE		*f;
+
+	if (getenv("HSS_UPDATE_EXPECTED") != NULL) {
+		path = xasprintf("%s/tests/data/format/%s.txt",
+		    top != NULL ? top : "..", name);
+		assert_non_null(f = fopen(path, "wb"));
+		fwrite(got->data, 1, got->len, f);
+		fclose(f);
+		free(path);
+		return;
+	}
+	rel = xasprintf("format/%s.txt", name);
+	want = read_data(rel, &wlen);
+	if (wlen != got->len || memcmp(want, got->data, wlen) != 0) {
+		show("want", want, wlen);
+		show("got", got->data, got->len);
+		fail_msg("golden %s differs", name);
+	}
+	free(want);
+	free(rel);
+}
+
+static const struct {
+	const char		*name;
+	enum output_format	 fmt;
+	enum output_framing	 framing;
+	int			 hdr;
+} variants[] = {
+	{ "rfc5424", FORMAT_RFC5424, FRAMING_OCTET_COUNTING, 0 },
+	{ "rfc5424-lf", FORMAT_RFC5424, FRAMING_LF, 0 },
+	{ "cef", FORMAT_CEF, FRAMING_OCTET_COUNTING, 0 },
+	{ "cef-header", FORMAT_CEF, FRAMING_OCTET_COUNTING, 1 },
+	{ "leef", FORMAT_LEEF, FRAMING_OCTET_COUNTING, 0 },
+	{ "leef-header", FORMAT_LEEF, FRAMING_OCTET_COUNTING, 1 },
+	{ "json", FORMAT_JSON, FRAMING_OCTET_COUNTING, 0 },
+};
+
+static void
+test_golden(void **state)
+{
+	struct hss_event	*ev = official_event(), *ev2;
+	struct buf		 b, err;
+	struct kv		 hb[2] = { { "events_sent", "42" },
+				    { "output", "siem \"main\"" } };
+	char			*name;
+	size_t			 i;
+	int			 trunc;
+	cJSON			*o;
+
+	buf_init(&b);
+	buf_init(&err);
+	/* an event with a multi-line value: the lf variant differs */
+	o = cJSON_Parse("{\"event_id\":\"nl-1\",\"occur_time\":1661593036627,"
+	    "\"event_type\":3015,\"event_class_id\":\"cmd_3015\","
+	    "\"severity\":\"Critical\",\"event_name\":\"line1\\r\\nline2\","
+	    "\"host_name\":\"h]\\\"\\\\\",\"private_ip\":\"fe80::1\","
+	    "\"process_info_list\":[{\"process_cmdline\":\"a=b\\tc|d\"}]}");
+	assert_non_null(o);
+	ev2 = hss_event_from_json(o, &err);
+	assert_non_null(ev2);
+	for (i = 0; i < HSS_ARRAY_LEN(variants); i++) {
+		ctx_reset(variants[i].fmt, variants[i].framing,
+		    variants[i].hdr);
+		oc.max_message_size = 65536;
+		buf_reset(&b);
+		assert_int_equal(format_event(&b, ev, &ctx, &trunc), 0);
+		assert_int_equal(trunc, 0);
+		name = xasprintf("official-example.%s", variants[i].name);
+		golden(name, &b);
+		free(name);
+		buf_reset(&b);
+		assert_int_equal(format_event(&b, ev2, &ctx, &trunc), 0);
+		name = xasprintf("multiline.%s", variants[i].name);
+		golden(name, &b);
+		free(name);
+		buf_reset(&b);
+		assert_int_equal(format_heartbeat(&b, &ctx, 1661593036627LL,
+		    hb, 2), 0);
+		name = xasprintf("heartbeat.%s", variants[i].name);
+		golden(name, &b);
+		free(name);
+	}
+	hss_event_free(ev);
+	hss_event_free(ev2);
+	buf_free(&b);
+	buf_free(&err);
+}
+
+/* ---- hostile values --------------------------------------------------- */
+
+/* Where a test field lives in the event JSON. */
+static const struct {
+	const char	*list;	/* NULL: top level */
+	const char	*key;
+} hfields[] = {
+	{ NULL, "event_id" }, { NULL, "event_name" }, { NULL, "severity" },
+	{ NULL, "host_name" }, { NULL, "host_id" }, { NULL, "private_ip" },
+	{ NULL, "public_ip" }, { NULL, "os_type" }, { NULL, "attack_phase" },
+	{ NULL, "attack_tag" }, { NULL, "handle_status" },
+	{ NULL, "handle_method" }, { NULL, "container_name" },
+	{ NULL, "image_name" }, { NULL, "event_class_id" },
+	{ "process_info_list", "process_name" },
+	{ "process_info_list", "process_path" },
+	{ "process_info_list", "process_username" },
+	{ "process_info_list", "process_cmdline" },
+	{ "process_info_list", "process_hash" },
+	{ "user_info_list", "user_name" },
+	{ "file_info_list", "file_path" },
+	{ "file_info_list", "file_hash" },
+	{ "ctx", "source" }, { "ctx", "region" }, { "ctx", "project_id" },
+};
+
+static const char *payloads[] = {
+	"|", "\\", "=", "]", "\"", "\r", "\n", "a\r\nb", "x\\", "\\n",
+	"\xff", "\xc3", "a\xc0\xaf", "\xed\xa0\x80z", "\xf4\x90\x80\x80",
+	"\xf0\x9f\x98", "\t", "\x1b[31mred", "\x7f", "\x01\x02\x1f",
+	"\xe2\x80\xae" "evil", "\xd7\xa9\xd7\x9c\xd7\x95\xd7\x9d",
+	"\xf0\x9f\x98\x80\xf0\x9f\x91\x8d\xf0\x9f\x8f\xbd", "\xe2\x80\xa8",
+	" lead and trail ", "x\\]\"=|^ y=z k2=v2", "a=b c=d", " cs1=forged",
+	"^sev=10^", "CEF:0|a|b|c|d|e|10|x=y", "]\"[meta sequenceId=\"9\"]",
+	"0123456789012345678901234567890123456789012345678901234567890123",
+	NULL,	/* 100 KB */
+};
+
+static char *
+big_value(void)
+{
+	static const char	 piece[] = "ab=\\|]\"^ \xf0\x9f\x98\x80\r\n"
+	    "\xe4\xb8\xad\xff ";
+	struct buf		 b;
+
+	buf_init(&b);
+	while (b.len < BIG)
+		buf_adds(&b, piece);
+	return b.data;
+}
+
+/* Build the base event with field i set to v; NULL when rejected. */
+static struct hss_event *
+hostile_event(size_t fi, const char *v, const char **ctxval)
+{
+	cJSON			*o, *l, *e;
+	struct buf		 err;
+	struct hss_event	*ev;
+	const char		*list = hfields[fi].list;
+
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "event_id", "base-id");
+	cJSON_AddNumberToObject(o, "occur_time", 1661593036627.0);
+	cJSON_AddNumberToObject(o, "event_type", 4004);
+	cJSON_AddNumberToObject(o, "event_count", 3);
+	cJSON_AddStringToObject(o, "event_name", "base name");
+	cJSON_AddStringToObject(o, "severity", "High");
+	cJSON_AddStringToObject(o, "host_name", "web01");
+	cJSON_AddStringToObject(o, "private_ip", "192.0.2.7");
+	cJSON_AddStringToObject(o, "public_ip", "2001:db8::7");
+	cJSON_AddStringToObject(o, "event_class_id", "login_1001");
+	l = cJSON_AddArrayToObject(o, "process_info_list");
+	e = cJSON_CreateObject();
+	cJSON_AddStringToObject(e, "process_name", "sshd");
+	cJSON_AddNumberToObject(e, "process_pid", 77);
+	cJSON_AddItemToArray(l, e);
+	l = cJSON_AddArrayToObject(o, "user_info_list");
+	e = cJSON_CreateObject();
+	cJSON_AddStringToObject(e, "user_name", "root");
+	cJSON_AddStringToObject(e, "login_ip", "198.51.100.1");
+	cJSON_AddItemToArray(l, e);
+	l = cJSON_AddArrayToObject(o, "file_info_list");
+	e = cJSON_CreateObject();
+	cJSON_AddStringToObject(e, "file_path", "/tmp/x.sh");
+	cJSON_AddItemToArray(l, e);
+	*ctxval = NULL;
+	if (list != NULL && strcmp(list, "ctx") == 0) {
+		*ctxval = v;
+		if (strcmp(hfields[fi].key, "source") == 0)
+			ctx.source_name = v;
+		else if (strcmp(hfields[fi].key, "region") == 0)
+			ctx.region = v;
+		else
+			ctx.project_id = v;
+	} else if (list != NULL) {
+		e = cJSON_GetArrayItem(cJSON_GetObjectItem(o, list), 0);
+		cJSON_DeleteItemFromObject(e, hfields[fi].key);
+		cJSON_AddStringToObject(e, hfields[fi].key, v);
+	} else {
+		cJSON_DeleteItemFromObject(o, hfields[fi].key);
+		cJSON_AddStringToObject(o, hfields[fi].key, v);
+	}
+	buf_init(&err);
+	ev = hss_event_from_json(o, &err);
+	buf_free(&err);
+	return ev;
+}
+
+static size_t
+u8count(const char *s)
+{
+	size_t	 n = 0;
+
+	for (; *s != '\0'; s++)
+		if (((unsigned char)*s & 0xC0) != 0x80)
+			n++;
+	return n;
+}
+
+static int
+ipv(const char *s)
+{
+	unsigned char	 a[16];
+
+	if (s == NULL)
+		return 0;
+	if (inet_pton(AF_INET, s, a) == 1)
+		return 4;
+	if (inet_pton(AF_INET6, s, a) == 1)
+		return 6;
+	return 0;
+}
+
+/* Severity: syslog (Critical 2 .. Security 6) and CEF/LEEF (10 .. 1). */
+static int
+sev_of(const char *s, int cef)
+{
+	static const char	*names[] = { "Critical", "High", "Medium",
+	    "Low", "Security" };
+	static const int	 sys[] = { 2, 3, 4, 5, 6 };
+	static const int	 c[] = { 10, 8, 5, 3, 1 };
+	size_t			 i;
+
+	for (i = 0; s != NULL && i < 5; i++)
+		if (strcmp(s, names[i]) == 0)
+			return cef ? c[i] : sys[i];
+	return cef ? 3 : 5;
+}
+
+/* The fields the SD element must hold (decoded). */
+static void
+want_sd(struct fields *w, const struct hss_event *ev, enum rule r)
+{
+	const char	*id = "hss@32473/";
+	char		 k[64];
+
+#define S(name, v) do { snprintf(k, sizeof(k), "%s%s", id, name); \
+	expect(w, k, (v), SIZE_MAX, r, 0); } while (0)
+#define N(name, h, v) do { snprintf(k, sizeof(k), "%s%s", id, name); \
+	expect_num(w, k, (h), (v)); } while (0)
+	S("event_id", ev->event_id);
+	N("event_type", ev->has_event_type, ev->event_type);
+	S("event_name", ev->event_name);
+	S("severity", ev->severity);
+	S("host_name", ev->host_name);
+	S("host_id", ev->host_id);
+	S("private_ip", ev->private_ip);
+	S("public_ip", ev->public_ip);
+	S("os_type", ev->os_type);
+	S("attack_phase", ev->attack_phase);
+	S("attack_tag", ev->attack_tag);
+	S("handle_status", ev->handle_status);
+	N("event_count", ev->has_event_count, ev->event_count);
+	S("container_name", ev->container_name);
+	S("image_name", ev->image_name);
+	S("project_id", ctx.project_id);
+	S("region", ctx.region);
+	S("source", ctx.source_name);
+#undef S
+#undef N
+	fields_adds(w, "origin/software", "hss-forwarder");
+	fields_adds(w, "origin/swVersion", PACKAGE_VERSION);
+	fields_adds(w, "meta/sequenceId", "1");
+}
+
+static void
+want_cef(struct fields *w, const struct hss_event *ev)
+{
+	const char	*s, *fpath, *fhash;
+	enum rule	 r = R_CEF_EXT;
+
+	expect_num(w, "rt", 1, ev->occur_time);
+	expect(w, "externalId", ev->event_id, 40, r, 0);
+	if (u8count(ev->event_id) > 40) {
+		fields_adds(w, "flexString2Label", "eventId");
+		expect(w, "flexString2", ev->event_id, 1023, r, 0);
+	}
+	expect_num(w, "cat", ev->has_event_type, ev->event_type);
+	expect(w, "act", ev->handle_status, 63, r, 0);
+	expect_num(w, "cnt", ev->has_event_count, ev->event_count);
+	expect(w, "dvchost", ev->host_name, 100, r, 0);
+	expect(w, "deviceExternalId", ev->host_id, 255, r, 0);
+	if (ipv(ev->private_ip) == 4)
+		fields_adds(w, "dvc", ev->private_ip);
+	else if (ipv(ev->private_ip) == 6) {
+		fields_adds(w, "c6a1Label", "privateIp");
+		fields_adds(w, "c6a1", ev->private_ip);
+	}
+	if (ipv(ev->public_ip) == 4)
+		fields_adds(w, "deviceTranslatedAddress", ev->public_ip);
+	else if (ipv(ev->public_ip) == 6) {
+		fields_adds(w, "c6a3Label", "publicIp");
+		fields_adds(w, "c6a3", ev->public_ip);
+	}
+	if (ipv(ev->user_login_ip) == 4)
+		fields_adds(w, "src", ev->user_login_ip);
+	s = ev->user_name != NULL ? ev->user_name : ev->proc_username;
+	expect(w, "suser", s, 1023, r, 0);
+	expect_num(w, "suid", ev->has_user_uid, ev->user_uid);
+	expect(w, "sproc", ev->proc_name, 1023, r, 0);
+	expect_num(w, "spid", ev->has_proc_pid, ev->proc_pid);
+	if (ev->file_path != NULL) {
+		s = ev->file_path + strlen(ev->file_path);
+		while (s > ev->file_path && s[-1] != '/' && s[-1] != '\\')
+			s--;
+		expect(w, "fname", s, 1023, r, 0);
+	}
+	fpath = ev->file_path;
+	fhash = ev->file_hash;
+	if (fpath == NULL && fhash == NULL) {
+		fpath = ev->proc_path;
+		fhash = ev->proc_hash;
+	}
+	expect(w, "filePath", fpath, 1023, r, 0);
+	expect(w, "fileHash", fhash, 255, r, 0);
+	expect_num(w, "fsize", ev->has_file_size, ev->file_size);
+#define CS(n, label, v) do { if ((v) != NULL) { \
+	fields_adds(w, "cs" #n "Label", label); \
+	expect(w, "cs" #n, (v), 4000, r, 0); } } while (0)
+	CS(1, "attackPhase", ev->attack_phase);
+	CS(2, "attackTag", ev->attack_tag);
+	CS(3, "eventClassId", ev->event_class_id);
+	CS(4, "handleMethod", ev->handle_method);
+	CS(5, "projectId", ctx.project_id);
+	CS(6, "region", ctx.region);
+#undef CS
+	if (ev->has_proc_uid) {
+		fields_adds(w, "cn2Label", "processUid");
+		expect_num(w, "cn2", 1, ev->proc_uid);
+	}
+	fields_adds(w, "cn3Label", "sequenceId");
+	fields_adds(w, "cn3", "1");
+	if (ev->proc_cmdline != NULL) {
+		fields_adds(w, "flexString1Label", "processCmdline");
+		expect(w, "flexString1", ev->proc_cmdline, 1023, r, 0);
+	}
+}
+
+static void
+want_leef(struct fields *w, const struct hss_event *ev, char d)
+{
+	const char	*s;
+	char		 num[32];
+	enum rule	 r = R_LEEF;
+	size_t		 m = 65536;
+
+	fields_adds(w, "devTime", "2022-08-27T09:37:16.627Z");
+	fields_adds(w, "devTimeFormat", "yyyy-MM-dd'T'HH:mm:ss.SSSX");
+	snprintf(num, sizeof(num), "%lld", (long long)ev->event_type);
+	expect(w, "cat", ev->event_class_id != NULL ? ev->event_class_id :
+	    num, m, r, d);
+	snprintf(num, sizeof(num), "%d", sev_of(ev->severity, 1));
+	fields_adds(w, "sev", num);
+	if (ipv(ev->user_login_ip))
+		fields_adds(w, "src", ev->user_login_ip);
+	if (ipv(ev->private_ip))
+		fields_adds(w, "dst", ev->private_ip);
+	if (ipv(ev->public_ip))
+		fields_adds(w, "dstPostNAT", ev->public_ip);
+	s = ev->user_name != NULL ? ev->user_name : ev->proc_username;
+	expect(w, "usrName", s, m, r, d);
+	expect(w, "identHostName", ev->host_name, m, r, d);
+	expect(w, "event_id", ev->event_id, m, r, d);
+	expect_num(w, "event_type", ev->has_event_type, ev->event_type);
+	expect(w, "event_name", ev->event_name, m, r, d);
+	expect(w, "event_class_id", ev->event_class_id, m, r, d);
+	expect(w, "severity", ev->severity, m, r, d);
+	expect(w, "host_id", ev->host_id, m, r, d);
+	expect(w, "private_ip", ev->private_ip, m, r, d);
+	expect(w, "public_ip", ev->public_ip, m, r, d);
+	expect(w, "os_type", ev->os_type, m, r, d);
+	expect(w, "attack_phase", ev->attack_phase, m, r, d);
+	expect(w, "attack_tag", ev->attack_tag, m, r, d);
+	expect(w, "handle_status", ev->handle_status, m, r, d);
+	expect(w, "handle_method", ev->handle_method, m, r, d);
+	expect_num(w, "event_count", ev->has_event_count, ev->event_count);
+	expect(w, "container_name", ev->container_name, m, r, d);
+	expect(w, "image_name", ev->image_name, m, r, d);
+	expect(w, "process_name", ev->proc_name, m, r, d);
+	expect(w, "process_path", ev->proc_path, m, r, d);
+	expect_num(w, "process_pid", ev->has_proc_pid, ev->proc_pid);
+	expect(w, "process_cmdline", ev->proc_cmdline, m, r, d);
+	expect(w, "process_hash", ev->proc_hash, m, r, d);
+	expect(w, "file_path", ev->file_path, m, r, d);
+	expect(w, "file_hash", ev->file_hash, m, r, d);
+	expect(w, "project_id", ctx.project_id, m, r, d);
+	expect(w, "region", ctx.region, m, r, d);
+	expect(w, "source", ctx.source_name, m, r, d);
+	fields_adds(w, "sequence_id", "1");
+}
+
+/* A copy of the JSON tree with every string made valid UTF-8. */
+static cJSON *
+json_fixed(const cJSON *j)
+{
+	cJSON	*c, *out;
+	char	*s;
+	size_t	 n;
+
+	if (cJSON_IsString(j)) {
+		s = fix_utf8(j->valuestring, &n);
+		out = cJSON_CreateString(s);
+		free(s);
+		return out;
+	}
+	if (cJSON_IsArray(j) || cJSON_IsObject(j)) {
+		out = cJSON_IsArray(j) ? cJSON_CreateArray() :
+		    cJSON_CreateObject();
+		for (c = j->child; c != NULL; c = c->next) {
+			if (cJSON_IsArray(j))
+				cJSON_AddItemToArray(out, json_fixed(c));
+			else
+				cJSON_AddItemToObject(out, c->string,
+				    json_fixed(c));
+		}
+		return out;
+	}
+	return cJSON_Duplicate(j, 1);
+}
+
+static void
+no_raw_newline(const struct buf *b)
+{
+	if (memchr(b->data, '\n', b->len) != NULL ||
+	    memchr(b->data, '\r', b->len) != NULL) {
+		show("message", b->data, b->len);
+		fail_msg("raw CR or LF in the message");
+	}
+}
+
+/* Every byte is valid UTF-8 and no C0 control but TAB. */
+static void
+clean_json_text(const struct buf *b)
+{
+	size_t	 i, n;
+
+	for (i = 0; i < b->len; i += n) {
+		n = u8char((unsigned char *)b->data + i, b->len - i);
+		assert_true(n > 0);
+		assert_true(n > 1 || (unsigned char)b->data[i] >= 0x20);
+		assert_true((unsigned char)b->data[i] != 0x7f);
+	}
+}
+
+static void
+check_json_msg(const char *m, size_t len, const struct hss_event *ev,
+    int with_hss)
+{
+	cJSON	*got, *want, *hss;
+	char	*text;
+
+	text = xstrndup(m, len);
+	got = cJSON_Parse(text);
+	if (got == NULL) {
+		show("json", m, len);
+		fail_msg("MSG is not JSON");
+	}
+	want = json_fixed(ev->json);
+	if (with_hss) {
+		hss = cJSON_DetachItemFromObjectCaseSensitive(got, "_hss");
+		assert_non_null(hss);
+		assert_string_equal(cJSON_GetObjectItem(hss,
+		    "forwarder_version")->valuestring, PACKAGE_VERSION);
+		if (ctx.source_name != NULL) {
+			char	*fs;
+			size_t	 n;
+
+			fs = fix_utf8(ctx.source_name, &n);
+			assert_string_equal(cJSON_GetObjectItem(hss,
+			    "source")->valuestring, fs);
+			free(fs);
+		}
+		assert_string_equal(cJSON_GetObjectItem(hss,
+		    "category")->valuestring, "host");
+		cJSON_Delete(hss);
+	}
+	if (!cJSON_Compare(got, want, 1)) {
+		show("json", m, len);
+		fail_msg("JSON differs from the event");
+	}
+	cJSON_Delete(got);
+	cJSON_Delete(want);
+	free(text);
+}
+
+static void
+check_event(const struct hss_event *ev, const struct buf *b,
+    enum output_format fmt, enum output_framing framing, int hdr)
+{
+	struct fields	 h, sd, got, want;
+	const char	*msg, *body = b->data;
+	size_t		 msglen, blen = b->len;
+	char		 num[32];
+
+	memset(&h, 0, sizeof(h));
+	memset(&sd, 0, sizeof(sd));
+	memset(&got, 0, sizeof(got));
+	memset(&want, 0, sizeof(want));
+	if (fmt != FORMAT_RFC5424 || framing == FRAMING_LF)
+		no_raw_newline(b);
+	if (fmt == FORMAT_RFC5424 || hdr) {
+		if (parse_5424(b->data, b->len, &h, &sd, &msg, &msglen) != 0) {
+			show("message", b->data, b->len);
+			fail_msg("not RFC 5424");
+		}
+		snprintf(num, sizeof(num), "%d", 160 +
+		    sev_of(ev->severity, 0));
+		assert_string_equal(fields_get(&h, "pri")->v, num);
+		assert_string_equal(fields_get(&h, "timestamp")->v,
+		    "2022-08-27T09:37:16.627Z");
+		assert_string_equal(fields_get(&h, "hostname")->v,
+		    "collector01");
+		assert_string_equal(fields_get(&h, "procid")->v, "1234");
+		expect(&want, "msgid", ev->event_class_id != NULL ?
+		    ev->event_class_id : "4004", 32 * 4, R_ASCII, 0);
+		/* 32 characters, not bytes */
+		if (want.f[0].vlen > 32)
+			want.f[0].vlen = 32;
+		want.f[0].v[want.f[0].vlen] = '\0';
+		assert_string_equal(fields_get(&h, "msgid")->v, want.f[0].v);
+		fields_clear(&want);
+		if (fmt == FORMAT_RFC5424) {
+			want_sd(&want, ev, framing == FRAMING_LF ? R_SD_LF :
+			    R_KEEP);
+			fields_match(&sd, &want, 0, b->data, b->len);
+			assert_non_null(msg);
+			assert_memory_equal(msg - 3, "\xEF\xBB\xBF", 3);
+			check_json_msg(msg, msglen, ev, 0);
+			goto done;
+		}
+		assert_int_equal(sd.n, 0);
+		body = msg;
+		blen = msglen;
+	}
+	switch (fmt) {
+	case FORMAT_CEF:
+		fields_clear(&h);
+		if (parse_cef(body, blen, &h, &got) != 0) {
+			show("message", b->data, b->len);
+			fail_msg("not CEF");
+		}
+		fields_adds(&want, "h0", "CEF:0");
+		fields_adds(&want, "h1", "Huawei");
+		fields_adds(&want, "h2", "HSS");
+		fields_adds(&want, "h3", "v5");
+		snprintf(num, sizeof(num), "%lld", (long long)ev->event_type);
+		fields_adds(&want, "h4", num);
+		expect(&want, "h5", ev->event_name, 512, R_CEF_HDR, 0);
+		snprintf(num, sizeof(num), "%d", sev_of(ev->severity, 1));
+		fields_adds(&want, "h6", num);
+		fields_match(&h, &want, 0, b->data, b->len);
+		fields_clear(&want);
+		want_cef(&want, ev);
+		fields_match(&got, &want, 0, b->data, b->len);
+		break;
+	case FORMAT_LEEF:
+		fields_clear(&h);
+		if (parse_leef(body, blen, &h, &got) != 0) {
+			show("message", b->data, b->len);
+			fail_msg("not LEEF");
+		}
+		assert_string_equal(h.f[4].v, "4004");
+		assert_string_equal(h.f[5].v, "^");
+		want_leef(&want, ev, '^');
+		fields_match(&got, &want, 0, b->data, b->len);
+		break;
+	case FORMAT_JSON:
+		clean_json_text(b);
+		check_json_msg(b->data, b->len, ev, 1);
+		break;
+	default:
+		break;
+	}
+done:
+	fields_clear(&h);
+	fields_clear(&sd);
+	fields_clear(&got);
+	fields_clear(&want);
+}
+
+static void
+test_hostile(void **state)
+{
+	struct hss_event	*ev;
+	struct buf		 b;
+	const char		*cv, *p;
+	char			*big = big_value();
+	size_t			 fi, pi, vi, checked = 0, rejected = 0;
+	int			 trunc;
+
+	buf_init(&b);
+	for (fi = 0; fi < HSS_ARRAY_LEN(hfields); fi++) {
+		for (pi = 0; pi < HSS_ARRAY_LEN(payloads); pi++) {
+			for (vi = 0; vi < HSS_ARRAY_LEN(variants); vi++) {
+				ctx_reset(variants[vi].fmt,
+				    variants[vi].framing, variants[vi].hdr);
+				p = payloads[pi] != NULL ? payloads[pi] : big;
+				ev = hostile_event(fi, p, &cv);
+				if (ev == NULL) {
+					/* only event_id may reject */
+					assert_string_equal(hfields[fi].key,
+					    "event_id");
+					rejected++;
+					continue;
+				}
+				buf_reset(&b);
+				assert_int_equal(format_event(&b, ev, &ctx,
+				    &trunc), 0);
+				assert_int_equal(trunc, 0);
+				check_event(ev, &b, variants[vi].fmt,
+				    variants[vi].framing, variants[vi].hdr);
+				hss_event_free(ev);
+				checked++;
+			}
+		}
+	}
+	/* event_id: the 100 KB value only */
+	assert_int_equal(rejected, HSS_ARRAY_LEN(variants));
+	assert_true(checked > 5000);
+	free(big);
+	buf_free(&b);
+}
+
+/* The page path: \u0000 and an unpaired surrogate become U+FFFD. */
+static void
+test_nul_escape_page(void **state)
+{
+	const char	 page[] = "{\"total_num\":1,\"data_list\":[{"
+	    "\"event_id\":\"z1\",\"occur_time\":1661593036627,"
+	    "\"event_name\":\"a\\u0000b\\udc80c\"}]}";
+	struct event_page pg;
+	struct buf	 b, err;
+	size_t		 vi;
+	int		 trunc;
+
+	memset(&pg, 0, sizeof(pg));
+	buf_init(&b);
+	buf_init(&err);
+	assert_int_equal(event_page_parse(page, sizeof(page) - 1, &pg, &err),
+	    0);
+	assert_int_equal(pg.nevents, 1);
+	assert_string_equal(pg.events[0]->event_name,
+	    "a\xEF\xBF\xBD" "b\xEF\xBF\xBD" "c");
+	for (vi = 0; vi < HSS_ARRAY_LEN(variants); vi++) {
+		ctx_reset(variants[vi].fmt, variants[vi].framing,
+		    variants[vi].hdr);
+		buf_reset(&b);
+		format_event(&b, pg.events[0], &ctx, &trunc);
+		assert_non_null(strstr(b.data, "a\xEF\xBF\xBD" "b"));
+		assert_int_equal(strlen(b.data), b.len);
+	}
+	event_page_clear(&pg);
+	buf_free(&b);
+	buf_free(&err);
+}
+
+/* ---- truncation ------------------------------------------------------- */
+
+static void
+test_truncation(void **state)
+{
+	struct hss_event	*ev;
+	struct fields		 h, sd, got, want;
+	struct buf		 b, full;
+	const char		*msg, *body;
+	char			*big = big_value(), *text;
+	size_t			 vi, max, msglen, blen;
+	int			 trunc;
+	cJSON			*j, *hss;
+
+	memset(&h, 0, sizeof(h));
+	memset(&sd, 0, sizeof(sd));
+	memset(&got, 0, sizeof(got));
+	memset(&want, 0, sizeof(want));
+	buf_init(&b);
+	buf_init(&full);
+	for (vi = 0; vi < HSS_ARRAY_LEN(variants); vi++) {
+		ctx_reset(variants[vi].fmt, variants[vi].framing,
+		    variants[vi].hdr);
+		/* big values in several fields */
+		ev = hostile_event(3, big, &msg);	/* host_name */
+		cJSON_ReplaceItemInObject(ev->json, "event_name",
+		    cJSON_CreateString(big));
+		cJSON_AddStringToObject(ev->json, "attack_tag", big);
+		ev->event_name = cJSON_GetObjectItem(ev->json,
+		    "event_name")->valuestring;
+		ev->attack_tag = cJSON_GetObjectItem(ev->json,
+		    "attack_tag")->valuestring;
+		buf_reset(&full);
+		format_event(&full, ev, &ctx, &trunc);
+		assert_int_equal(trunc, 0);
+		for (max = 400; max < 12000; max += 293) {
+			oc.max_message_size = max;
+			buf_reset(&b);
+			assert_int_equal(format_event(&b, ev, &ctx, &trunc), 0);
+			assert_int_equal(trunc, full.len > max);
+			if (variants[vi].fmt != FORMAT_RFC5424 ||
+			    variants[vi].framing == FRAMING_LF)
+				no_raw_newline(&b);
+			if (b.len > max) {
+				show("message", b.data, b.len);
+				fail_msg("%zu bytes over max %zu", b.len, max);
+			}
+			body = b.data;
+			blen = b.len;
+			if (variants[vi].fmt == FORMAT_RFC5424 ||
+			    variants[vi].hdr) {
+				assert_int_equal(parse_5424(b.data, b.len, &h,
+				    &sd, &msg, &msglen), 0);
+				body = msg;
+				blen = msglen;
+			}
+			switch (variants[vi].fmt) {
+			case FORMAT_RFC5424:
+				want_sd(&want, ev, variants[vi].framing ==
+				    FRAMING_LF ? R_SD_LF : R_KEEP);
+				/* truncated="true" comes last in our SD */
+				if (sd.n >= 4) {
+					assert_string_equal(sd.f[sd.n - 4].k,
+					    "hss@32473/truncated");
+					free(sd.f[sd.n - 4].k);
+					free(sd.f[sd.n - 4].v);
+					memmove(&sd.f[sd.n - 4],
+					    &sd.f[sd.n - 3],
+					    3 * sizeof(sd.f[0]));
+					sd.n--;
+					fields_match(&sd, &want, 1, b.data,
+					    b.len);
+				}
+				if (msg != NULL) {
+					text = xstrndup(msg, msglen);
+					assert_non_null(j = cJSON_Parse(text));
+					hss = cJSON_GetObjectItem(j, "_hss");
+					assert_true(cJSON_IsTrue(
+					    cJSON_GetObjectItem(hss,
+					    "truncated")));
+					cJSON_Delete(j);
+					free(text);
+				}
+				break;
+			case FORMAT_CEF:
+				fields_clear(&h);
+				if (parse_cef(body, blen, &h, &got) != 0) {
+					show("message", b.data, b.len);
+					fail_msg("max %zu: no parse", max);
+				}
+				want_cef(&want, ev);
+				fields_match(&got, &want, 1, b.data, b.len);
+				break;
+			case FORMAT_LEEF:
+				fields_clear(&h);
+				if (parse_leef(body, blen, &h, &got) != 0) {
+					show("message", b.data, b.len);
+					fail_msg("max %zu: no parse", max);
+				}
+				want_leef(&want, ev, '^');
+				fields_match(&got, &want, 1, b.data, b.len);
+				break;
+			case FORMAT_JSON:
+				text = xstrndup(b.data, b.len);
+				assert_non_null(j = cJSON_Parse(text));
+				assert_string_equal(cJSON_GetObjectItem(j,
+				    "event_id")->valuestring, "base-id");
+				assert_int_equal(cJSON_GetObjectItem(j,
+				    "occur_time")->valuedouble,
+				    1661593036627.0);
+				hss = cJSON_GetObjectItem(j, "_hss");
+				assert_true(cJSON_IsTrue(cJSON_GetObjectItem(
+				    hss, "truncated")));
+				assert_int_equal(cJSON_GetObjectItem(hss,
+				    "original_size")->valuedouble, full.len);
+				cJSON_Delete(j);
+				free(text);
+				break;
+			}
+			fields_clear(&h);
+			fields_clear(&sd);
+			fields_clear(&got);
+			fields_clear(&want);
+		}
+		hss_event_free(ev);
+	}
+	free(big);
+	buf_free(&b);
+	buf_free(&full);
+}
+
+/* A message exactly at the limit is not truncated; one byte less is. */
+static void
+test_truncation_boundary(void **state)
+{
+	struct hss_event	*ev = official_event();
+	struct buf		 b;
+	size_t			 vi, len;
+	int			 trunc;
+
+	buf_init(&b);
+	for (vi = 0; vi < HSS_ARRAY_LEN(variants); vi++) {
+		ctx_reset(variants[vi].fmt, variants[vi].framing,
+		    variants[vi].hdr);
+		buf_reset(&b);
+		format_event(&b, ev, &ctx, &trunc);
+		len = b.len;
+		oc.max_message_size = len;
+		buf_reset(&b);
+		format_event(&b, ev, &ctx, &trunc);
+		assert_int_equal(trunc, 0);
+		assert_int_equal(b.len, len);
+		oc.max_message_size = len - 1;
+		buf_reset(&b);
+		format_event(&b, ev, &ctx, &trunc);
+		assert_int_equal(trunc, 1);
+		assert_true(b.len <= len - 1);
+	}
+	/* appending keeps what the buffer held */
+	ctx_reset(FORMAT_JSON, FRAMING_LF, 0);
+	buf_reset(&b);
+	buf_adds(&b, "prefix");
+	oc.max_message_size = 100;
+	format_event(&b, ev, &ctx, &trunc);
+	assert_int_equal(memcmp(b.data, "prefix{\"event_id\":", 18), 0);
+	hss_event_free(ev);
+	buf_free(&b);
+}
+
+static void
+test_severity_and_numbers(void **state)
+{
+	struct buf	 b;
+	cJSON		*j;
+
+	assert_int_equal(format_syslog_severity("Critical"), 2);
+	assert_int_equal(format_syslog_severity("High"), 3);
+	assert_int_equal(format_syslog_severity("Medium"), 4);
+	assert_int_equal(format_syslog_severity("Low"), 5);
+	assert_int_equal(format_syslog_severity("Security"), 6);
+	assert_int_equal(format_syslog_severity("critical"), 5);
+	assert_int_equal(format_syslog_severity(NULL), 5);
+	assert_int_equal(format_cef_severity("Critical"), 10);
+	assert_int_equal(format_cef_severity("High"), 8);
+	assert_int_equal(format_cef_severity("Medium"), 5);
+	assert_int_equal(format_cef_severity("Low"), 3);
+	assert_int_equal(format_cef_severity("Security"), 1);
+	assert_int_equal(format_cef_severity("bogus"), 3);
+
+	buf_init(&b);
+	j = cJSON_Parse("[0,-0,1661593036627,9007199254740993,1e300,0.1,"
+	    "-2.5e-7,1e400,123456789012345678]");
+	assert_non_null(j);
+	format_json_value(&b, j, 0);
+	assert_string_equal(b.data, "[0,-0,1661593036627,9007199254740992,"
+	    "1e+300,0.1,-2.5e-07,null,1.2345678901234568e+17]");
+	cJSON_Delete(j);
+	buf_reset(&b);
+	format_json_string(&b, "q\"b\\n\n\r\t\x01\x7f\xe2\x80\xa8\xff");
+	assert_string_equal(b.data, "\"q\\\"b\\\\n\\n\\r\\t\\u0001\\u007f"
+	    "\\u2028\xEF\xBF\xBD\"");
+	buf_free(&b);
+}
+
+/* LEEF: a delimiter that is not printable goes in hex. */
+static void
+test_leef_delimiter(void **state)
+{
+	struct hss_event	*ev = official_event();
+	struct buf		 b;
+	int			 trunc;
+
+	buf_init(&b);
+	ctx_reset(FORMAT_LEEF, FRAMING_LF, 0);
+	oc.leef_delimiter = '\t';
+	format_event(&b, ev, &ctx, &trunc);
+	assert_int_equal(memcmp(b.data, "LEEF:2.0|Huawei|HSS|v5|4004|x09|"
+	    "devTime=2022-08-27T09:37:16.627Z\tdevTimeFormat=", 79), 0);
+	buf_reset(&b);
+	oc.leef_delimiter = '|';
+	format_event(&b, ev, &ctx, &trunc);
+	assert_int_equal(memcmp(b.data, "LEEF:2.0|Huawei|HSS|v5|4004|x7C|"
+	    "devTime=", 40), 0);
+	hss_event_free(ev);
+	buf_free(&b);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_golden),
+		cmocka_unit_test(test_hostile),
+		cmocka_unit_test(test_nul_escape_page),
+		cmocka_unit_test(test_truncation),
+		cmocka_unit_test(test_truncation_boundary),
+		cmocka_unit_test(test_severity_and_numbers),
+		cmocka_unit_test(test_leef_delimiter),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
