@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """--once over a 7-day backfill of 20,000 events with two sources (host,
-container): every id
-the simulator holds arrives exactly once, no request spans more than two
-days, the simulator answered no 4xx, and a second run sends nothing."""
+container): every id the simulator holds arrives exactly once, no request
+spans more than two days, the simulator answered no 4xx, and a second run
+sends nothing."""
 import collections
 import os
 import sys
