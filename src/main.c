@@ -744,8 +744,11 @@ main(int argc, char *argv[])
 		fatalx("libcurl initialisation failed");
 	if (!foreground && daemon(0, 0) == -1)
 		fatal("daemon");
-	if (lock_statedir(&d, d.conf->state_directory) == -1)
+	if (lock_statedir(&d, d.conf->state_directory) == -1) {
+		config_free(d.conf);
+		curl_global_cleanup();
 		return 1;
+	}
 	if ((d.base = event_base_new()) == NULL)
 		fatalx("cannot create the event loop");
 
