@@ -325,12 +325,13 @@ heartbeat_cb(evutil_socket_t fd, short ev, void *arg)
 	kv[3] = (struct kv){ "uptime_seconds", v[3] };
 	buf_init(&msg);
 	memset(&ctx, 0, sizeof(ctx));
-	ctx.hostname = d->hostname;
 	ctx.pid = (int)getpid();
 	for (i = 0; i < d->noutputs; i++) {
 		if (output_congested(d->outputs[i]))
 			continue;
 		ctx.out = output_config(d->outputs[i]);
+		ctx.hostname = ctx.out->hostname != NULL ? ctx.out->hostname :
+		    d->hostname;
 		if (d->sequences[i] >= 2147483647u)
 			d->sequences[i] = 0;
 		ctx.sequence = ++d->sequences[i];

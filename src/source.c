@@ -397,10 +397,11 @@ deliver(struct source *s, const struct hss_event *ev)
 	ctx.region = s->conf->region;
 	ctx.project_id = s->conf->project_id;
 	ctx.category = config_category_name(s->conf->category);
-	ctx.hostname = s->env.hostname;
 	ctx.pid = s->env.pid;
 	for (i = 0; i < s->env.noutputs; i++) {
 		ctx.out = output_config(s->env.outputs[i]);
+		ctx.hostname = ctx.out->hostname != NULL ? ctx.out->hostname :
+		    s->env.hostname;
 		if (s->env.sequences[i] >= 2147483647u)
 			s->env.sequences[i] = 0;
 		ctx.sequence = ++s->env.sequences[i];
