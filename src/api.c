@@ -81,6 +81,7 @@ struct api {
 	TAILQ_HEAD(, api_bucket)	 buckets;
 	TAILQ_HEAD(, api_tok)		 toks;
 	TAILQ_HEAD(, api_call)		 calls;
+	size_t				 max_response;	/* 0: http's default */
 };
 
 static void	call_auth(struct api_call *);
@@ -209,6 +210,12 @@ call_free(struct api_call *c)
 	secret_free(c->security_token);
 	secret_free(c->token);
 	free(c);
+}
+
+void
+api_set_max_response(struct api *a, size_t bytes)
+{
+	a->max_response = bytes;
 }
 
 void
@@ -594,6 +601,7 @@ call_send(struct api_call *c)
 	req.ca_file = c->ca_file;
 	req.proxy = c->proxy;
 	req.timeout_ms = c->timeout_ms;
+	req.max_response = c->api->max_response;
 	c->calls++;
 	c->xfer = http_request(c->api->http, &req, http_done, c);
 	for (i = 0; i < nh; i++)

@@ -39,6 +39,9 @@ struct api_call;
 struct api	*api_new(struct event_base *);
 /* Cancels every call in flight (no callbacks). Not from a callback. */
 void		 api_free(struct api *);
+/* Cap on one response body (0: HTTP_DEFAULT_MAX_RESPONSE); larger is an
+ * error, never a shortened page. For tests. */
+void		 api_set_max_response(struct api *, size_t bytes);
 
 enum api_status {
 	API_OK,			/* 200 and a body */

@@ -419,7 +419,8 @@ xfer_complete(struct http_xfer *x, CURLcode rc)
 	if (x->setup_error != NULL) {
 		r.failed = 1;
 		r.error = x->setup_error;
-	} else if (x->too_large) {
+	} else if (x->too_large || rc == CURLE_FILESIZE_EXCEEDED) {
+		/* The write callback's cap, or curl's on a Content-Length. */
 		r.failed = 1;
 		snprintf(err, sizeof(err), "response larger than %zu bytes",
 		    x->max_response);

@@ -62,7 +62,7 @@ usage(void)
 "\t[--sources N | --cpm-list N,N,...] [--count N] [--duration DUR]\n"
 "\t[--window DUR] [--begin MS --end MS] [--offset N] [--limit N]\n"
 "\t[--category host|container] [--filter K=V]... [--backoff]\n"
-"\t[--interval DUR] [-v]\n");
+"\t[--interval DUR] [--max-response BYTES] [-v]\n");
 	exit(2);
 }
 
@@ -225,6 +225,7 @@ main(int argc, char **argv)
 		{ "filter", required_argument, NULL, 'f' },
 		{ "backoff", no_argument, NULL, 'B' },
 		{ "interval", required_argument, NULL, 'i' },
+		{ "max-response", required_argument, NULL, 'x' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct source_config	 sc;
@@ -234,6 +235,7 @@ main(int argc, char **argv)
 	char			 bs[24], es[24], os[24], ls[24];
 	int64_t			 window = 86400000, begin = -1, end = -1;
 	int64_t			 duration = 0, offset = 0, limit = 10;
+	int64_t			 max_response = 0;
 	int			 ch, i, verbose = 0, nfilters = 0, rc;
 
 	memset(&sc, 0, sizeof(sc));
@@ -316,6 +318,9 @@ main(int argc, char **argv)
 		case 'l':
 			limit = num(optarg, 1, 100000);
 			break;
+		case 'x':
+			max_response = num(optarg, 1, INT64_MAX);
+			break;
 		case 'g':
 			if (strcmp(optarg, "container") == 0)
 				sc.category = CATEGORY_CONTAINER;
@@ -381,6 +386,7 @@ main(int argc, char **argv)
 
 	base = event_base_new();
 	api = api_new(base);
+	api_set_max_response(api, (size_t)max_response);
 	started = time_mono_ms();
 	for (i = 0; i < nsrc; i++) {
 		src[i].sc.name = xasprintf("s%d", i);
