@@ -8,6 +8,7 @@ PACKAGES="build-essential autoconf automake pkg-config
 libcurl4-openssl-dev libcjson-dev libevent-dev libssl-dev libyaml-dev
 libcmocka-dev python3 openssl curl ca-certificates iproute2 procps
 rsyslog rsyslog-gnutls rsyslog-openssl valgrind libivykis0 libnet1 libwrap0
+nghttp2-proxy
 golang-go golang-github-influxdata-go-syslog-dev
 golang-github-leodido-ragel-machinery-dev"
 
