@@ -401,15 +401,10 @@ def syslogng_root():
     return root
 
 
-def start_syslogng(tmpdir, mode="tcp", certs=None, server="server",
-                   host="127.0.0.1", port=None):
-    """syslog-ng 3.38 syslog() source (octet counting), no-parse, writing
-    $MESSAGE per line. mode tcp|tls|mtls."""
+def syslogng_command():
+    """(path of the unpacked syslog-ng binary, the environment it runs
+    with); Skip when it is missing or does not run."""
     root = syslogng_root()
-    d = os.path.join(tmpdir, "syslogng-%s-%d" % (mode, time.monotonic_ns()))
-    os.makedirs(d)
-    out = os.path.join(d, "out.log")
-    conf = os.path.join(d, "syslog-ng.conf")
     env = dict(os.environ)
     env["SYSLOGNG_PREFIX"] = os.path.join(root, "usr")
     env["LD_LIBRARY_PATH"] = os.path.join(root, "usr", "lib", "syslog-ng")
@@ -420,6 +415,18 @@ def start_syslogng(tmpdir, mode="tcp", certs=None, server="server",
         raise Skip("syslog-ng does not run (Debian packages libivykis0 "
                    "libnet1 libwrap0 needed): %s" %
                    r.stdout.decode()[-300:])
+    return binp, env
+
+
+def start_syslogng(tmpdir, mode="tcp", certs=None, server="server",
+                   host="127.0.0.1", port=None):
+    """syslog-ng 3.38 syslog() source (octet counting), no-parse, writing
+    $MESSAGE per line. mode tcp|tls|mtls."""
+    binp, env = syslogng_command()
+    d = os.path.join(tmpdir, "syslogng-%s-%d" % (mode, time.monotonic_ns()))
+    os.makedirs(d)
+    out = os.path.join(d, "out.log")
+    conf = os.path.join(d, "syslog-ng.conf")
 
     def cmd(port):
         tls = ""
