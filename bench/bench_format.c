@@ -17,6 +17,7 @@
 #include "config.h"
 #include "event.h"
 #include "format.h"
+#include "../tests/format_fixture.h"
 #include "util.h"
 
 static const char example[] =
@@ -128,23 +129,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "bench_format: iterations %s\n", errstr);
 		return 2;
 	}
-	memset(&oc, 0, sizeof(oc));
-	memset(&ctx, 0, sizeof(ctx));
 	memset(&pg, 0, sizeof(pg));
-	oc.facility = 20;
-	oc.app_name = "hss-forwarder";
-	oc.sd_id = "hss@32473";
-	oc.leef_delimiter = '^';
-	oc.framing = FRAMING_OCTET_COUNTING;
-	oc.max_message_size = 65536;
-	ctx.out = &oc;
-	ctx.source_name = "prod-ap-southeast-1-host";
-	ctx.region = "ap-southeast-1";
-	ctx.project_id = "0123456789abcdef0123456789abcdef";
-	ctx.category = "host";
-	ctx.hostname = "collector01";
-	ctx.pid = 1234;
-	ctx.sequence = 1;
+	format_fixture(&oc, &ctx);
 	buf_init(&b);
 	buf_init(&err);
 

@@ -21,6 +21,7 @@
 #include "config.h"
 #include "event.h"
 #include "format.h"
+#include "format_fixture.h"
 #include "util.h"
 
 static void
@@ -69,25 +70,8 @@ main(int argc, char **argv)
 	size_t			 i, n;
 	int			 ch, trunc, heartbeat = 0, rc = 0;
 
-	memset(&oc, 0, sizeof(oc));
-	memset(&ctx, 0, sizeof(ctx));
 	memset(&pg, 0, sizeof(pg));
-	oc.format = FORMAT_RFC5424;
-	oc.framing = FRAMING_OCTET_COUNTING;
-	oc.facility = 20;
-	oc.hostname = "collector01";
-	oc.app_name = "hss-forwarder";
-	oc.sd_id = "hss@32473";
-	oc.leef_delimiter = '^';
-	oc.max_message_size = 65536;
-	ctx.out = &oc;
-	ctx.source_name = "prod-ap-southeast-1-host";
-	ctx.region = "ap-southeast-1";
-	ctx.project_id = "0123456789abcdef0123456789abcdef";
-	ctx.category = "host";
-	ctx.hostname = "collector01";
-	ctx.pid = 1234;
-	ctx.sequence = 1;
+	format_fixture(&oc, &ctx);
 	while ((ch = getopt(argc, argv, "a:bC:d:f:F:Hi:m:n:p:P:q:R:S:")) !=
 	    -1) {
 		switch (ch) {

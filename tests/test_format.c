@@ -31,6 +31,7 @@
 #include "config.h"
 #include "event.h"
 #include "format.h"
+#include "format_fixture.h"
 #include "util.h"
 
 #define MAXF		128
@@ -591,25 +592,11 @@ static struct format_ctx	 ctx;
 static void
 ctx_reset(enum output_format fmt, enum output_framing framing, int hdr)
 {
-	memset(&oc, 0, sizeof(oc));
-	memset(&ctx, 0, sizeof(ctx));
+	format_fixture(&oc, &ctx);
 	oc.format = fmt;
 	oc.framing = framing;
-	oc.facility = 20;
-	oc.hostname = "collector01";
-	oc.app_name = "hss-forwarder";
-	oc.sd_id = "hss@32473";
-	oc.leef_delimiter = '^';
 	oc.syslog_header = hdr;
 	oc.max_message_size = 0;
-	ctx.out = &oc;
-	ctx.source_name = "prod-ap-southeast-1-host";
-	ctx.region = "ap-southeast-1";
-	ctx.project_id = "0123456789abcdef0123456789abcdef";
-	ctx.category = "host";
-	ctx.hostname = "collector01";
-	ctx.pid = 1234;
-	ctx.sequence = 1;
 }
 
 static char *
