@@ -9,7 +9,6 @@ import ssl
 import subprocess
 import sys
 import tempfile
-import time
 
 SRCDIR = os.environ.get("srcdir") or os.path.abspath(
     os.path.join(os.path.dirname(__file__), "..", "..", ".."))
@@ -160,13 +159,5 @@ def need(prog):
         sys.exit(77)
 
 
-def wait_until(pred, timeout=10.0, step=0.02):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = pred()
-        if v or time.monotonic() > deadline:
-            return v
-        time.sleep(step)
-
-
+wait_until = testkit.wait_until
 run = testkit.run
