@@ -158,6 +158,21 @@ stats_prometheus(const struct stats *st, struct buf *b)
 	}
 }
 
+/* Only GET and HEAD; anything else gets 405 and an Allow header. */
+static int
+http_method_ok(struct evhttp_request *req)
+{
+	enum evhttp_cmd_type	 cmd = evhttp_request_get_command(req);
+
+	if (cmd == EVHTTP_REQ_GET || cmd == EVHTTP_REQ_HEAD)
+		return 1;
+	/* evhttp_send_error() would drop the Allow header. */
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Allow",
+	    "GET, HEAD");
+	evhttp_send_reply(req, 405, "Method Not Allowed", NULL);
+	return 0;
+}
+
 static void
 http_metrics(struct evhttp_request *req, void *arg)
 {
@@ -165,6 +180,8 @@ http_metrics(struct evhttp_request *req, void *arg)
 	struct evbuffer	*out;
 	struct buf	 b;
 
+	if (!http_method_ok(req))
+		return;
 	buf_init(&b);
 	stats_prometheus(st, &b);
 	out = evbuffer_new();
@@ -181,6 +198,8 @@ http_healthz(struct evhttp_request *req, void *arg)
 {
 	struct evbuffer	*out;
 
+	if (!http_method_ok(req))
+		return;
 	out = evbuffer_new();
 	evbuffer_add_printf(out, "ok\n");
 	evhttp_send_reply(req, 200, "OK", out);
@@ -222,7 +241,11 @@ stats_new(struct event_base *base, const struct config *conf,
 			evhttp_free(st->http);
 			st->http = NULL;
 		} else {
-			evhttp_set_allowed_methods(st->http, EVHTTP_REQ_GET);
+			/* The handlers answer other methods with 405. */
+			evhttp_set_allowed_methods(st->http, EVHTTP_REQ_GET |
+			    EVHTTP_REQ_HEAD | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
+			    EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
+			    EVHTTP_REQ_PATCH);
 			evhttp_set_cb(st->http, "/metrics", http_metrics, st);
 			evhttp_set_cb(st->http, "/healthz", http_healthz, st);
 			log_info("metrics: listening on %s",

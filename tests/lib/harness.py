@@ -141,11 +141,12 @@ class Harness:
         err.close()
         return rc, self.read(stdout_name), self.read(stderr_name)
 
-    def spawn(self, *args, stdout_name="daemon.out", stderr_name="daemon.err"):
+    def spawn(self, *args, stdout_name="daemon.out", stderr_name="daemon.err",
+              env=None):
         out = open(os.path.join(self.dir, stdout_name), "ab")
         err = open(os.path.join(self.dir, stderr_name), "ab")
         p = subprocess.Popen(WRAP + [DAEMON] + list(args), stdout=out, stderr=err,
-                             env=self.env())
+                             env=self.env() if env is None else env)
         self.procs.append(p)
         return p
 
