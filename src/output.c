@@ -149,6 +149,7 @@ struct output {
 
 	struct waiterq		 waiters;
 	int			 congested;
+	int			 queue_full;	/* congested by queue_limit */
 	output_congestion_cb	 congestion_cb;
 	void			*congestion_arg;
 
@@ -273,8 +274,23 @@ set_congested(struct output *o)
 	if (c == o->congested)
 		return;
 	o->congested = c;
-	log_debug("output \"%s\": %s (%zu queued)", o->name,
-	    c ? "congested" : "no longer congested", o->depth);
+	/*
+	 * A full queue is news for the operator (the receiver is not keeping
+	 * up); a down connection has its own lines (connect failed, lost).
+	 */
+	if (c && o->depth > o->queue_limit) {
+		o->queue_full = 1;
+		log_warnx("output \"%s\": congested: %zu messages not yet "
+		    "acknowledged, over queue_limit %zu; sources pause until "
+		    "fewer than %zu remain", o->name, o->depth, o->queue_limit,
+		    o->queue_limit / 2);
+	} else if (!c && o->queue_full) {
+		o->queue_full = 0;
+		log_info("output \"%s\": no longer congested (%zu queued); "
+		    "sources resume", o->name, o->depth);
+	} else
+		log_debug("output \"%s\": %s (%zu queued)", o->name,
+		    c ? "congested" : "no longer congested", o->depth);
 	if (o->congestion_cb != NULL)
 		o->congestion_cb(o, c, o->congestion_arg);
 }

@@ -74,6 +74,16 @@ def test(h):
     st = D.stats_now(h, p, "siem")
     print("released: %d messages, %d distinct, stats %s" % (
         len(got), len(set(got)), st))
+    # The operator is told, without -v: a warning when the queue passes
+    # queue_limit, an info line when it has drained.
+    err = h.read("daemon.err")
+    full = err.find('warning: output "siem": congested: ')
+    assert full >= 0, err[-3000:]
+    assert (", over queue_limit %d; sources pause until fewer than %d "
+            "remain" % (QUEUE_LIMIT, QUEUE_LIMIT // 2)) in err[full:], err
+    assert err.find('info: output "siem": no longer congested (', full) > 0
+    assert err.count('warning: output "siem": congested: ') == err.count(
+        'info: output "siem": no longer congested ('), err[-3000:]
     p.terminate()
     assert p.wait(timeout=15) == 0, p.returncode
 
