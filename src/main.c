@@ -42,6 +42,9 @@
 #define STOP_TIMEOUT_MS		10000	/* DESIGN.md section 9 */
 #define SOURCE_STOP_MS		7000	/* sources get this much of it */
 #define STATUS_INTERVAL_MS	10000
+/* --once gives up on an output after this many failed connection attempts
+ * in a row (about a minute of backoff), as sources do on API errors. */
+#define ONCE_OUTPUT_ATTEMPTS	6
 
 struct daemon {
 	struct event_base	 *base;
@@ -64,6 +67,7 @@ struct daemon {
 	struct event		 *ev_status;
 	struct event		 *ev_watchdog;
 	struct event		 *ev_heartbeat;
+	struct event		 *ev_once_watch;
 	int64_t			  started;
 	int64_t			  watchdog_ms;
 	int			  lock_fd;
@@ -567,6 +571,34 @@ pipeline_stop(struct daemon *d)
 		source_stop(d->sources[i]);
 }
 
+/*
+ * --once: an output that cannot be reached makes the job fail, with the
+ * reason, rather than wait forever. What was acknowledged is committed by
+ * the stop; nothing else is.
+ */
+static void
+once_watch_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct daemon	*d = arg;
+	size_t		 i;
+
+	if (d->stopping)
+		return;
+	for (i = 0; i < d->noutputs; i++) {
+		if (output_failures(d->outputs[i]) < ONCE_OUTPUT_ATTEMPTS)
+			continue;
+		log_errorx("--once: output \"%s\" failed %u connection "
+		    "attempts in a row; giving up (what it acknowledged is "
+		    "committed, the rest is fetched again by the next run)",
+		    output_name(d->outputs[i]),
+		    output_failures(d->outputs[i]));
+		d->failed = 1;
+		d->exiting = 1;
+		pipeline_stop(d);
+		return;
+	}
+}
+
 static void
 sigterm_cb(evutil_socket_t sig, short ev, void *arg)
 {
@@ -642,6 +674,14 @@ daemon_setup_events(struct daemon *d)
 	tv.tv_usec = 0;
 	event_add(d->ev_status, &tv);
 
+	if (d->once) {
+		d->ev_once_watch = event_new(d->base, -1, EV_PERSIST,
+		    once_watch_cb, d);
+		tv.tv_sec = 1;
+		tv.tv_usec = 0;
+		event_add(d->ev_once_watch, &tv);
+	}
+
 	wd = getenv("WATCHDOG_USEC");
 	if (wd != NULL && parse_int64(wd, 1, INT64_MAX, &usec, &errstr) == 0) {
 		d->ev_watchdog = event_new(d->base, -1, EV_PERSIST,
@@ -657,7 +697,7 @@ static void
 daemon_free_events(struct daemon *d)
 {
 	struct event	*evs[] = { d->ev_sigterm, d->ev_sigint, d->ev_sighup,
-	    d->ev_sigusr1, d->ev_status, d->ev_watchdog };
+	    d->ev_sigusr1, d->ev_status, d->ev_watchdog, d->ev_once_watch };
 	size_t		 i;
 
 	for (i = 0; i < HSS_ARRAY_LEN(evs); i++)

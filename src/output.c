@@ -1497,6 +1497,12 @@ output_cancel_waiters(struct output *o, void *arg)
 	}
 }
 
+unsigned
+output_failures(const struct output *o)
+{
+	return o->failures + o->drops;
+}
+
 int
 output_congested(const struct output *o)
 {

@@ -69,6 +69,9 @@ int		 output_when_acked(struct output *, uint64_t seq, output_ack_cb,
 /* Forget every pending waiter whose arg is arg (a source going away). */
 void		 output_cancel_waiters(struct output *, void *arg);
 int		 output_congested(const struct output *);
+/* Connection attempts in a row that failed or broke before carrying data
+ * (0 once a connection is healthy). */
+unsigned	 output_failures(const struct output *);
 void		 output_set_congestion_cb(struct output *,
 		    output_congestion_cb, void *arg);
 void		 output_get_stats(const struct output *, struct output_stats *);
