@@ -123,10 +123,7 @@ def start_rsyslog_parsed(tmpdir, mode="tcp", certs=None, server="server",
         return [rsyslogd, "-n", "-f", conf, "-i", os.path.join(d, "pid")]
 
     cmd(1)
-    r = subprocess.run([rsyslogd, "-N1", "-f", conf], stdout=subprocess.PIPE,
-                       stderr=subprocess.STDOUT)
-    if r.returncode != 0:
-        raise RuntimeError("rsyslogd -N1: " + r.stdout.decode())
+    R.rsyslog_validate(rsyslogd, conf)
     return R._run_until_listening("rsyslogp-" + mode, cmd, d, "127.0.0.1",
                                   out, port=port)
 

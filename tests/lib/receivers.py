@@ -352,14 +352,19 @@ def start_rsyslog(tmpdir, mode="tcp", certs=None, server="server",
             f.write("\n".join(lines) + "\n")
         return [rsyslogd, "-n", "-f", conf, "-i", os.path.join(d, "pid")]
 
-    # validate first: rsyslog otherwise starts with errors and drops
     cmd(1)
+    rsyslog_validate(rsyslogd, conf)
+    return _run_until_listening("rsyslog-" + mode, cmd, d, host, out,
+                                udp=(mode == "udp"), family=fam, port=port)
+
+
+def rsyslog_validate(rsyslogd, conf):
+    """rsyslogd -N1 on conf: rsyslog would otherwise start with config
+    errors and drop messages."""
     r = subprocess.run([rsyslogd, "-N1", "-f", conf], stdout=subprocess.PIPE,
                        stderr=subprocess.STDOUT)
     if r.returncode != 0:
         raise RuntimeError("rsyslogd -N1: " + r.stdout.decode())
-    return _run_until_listening("rsyslog-" + mode, cmd, d, host, out,
-                                udp=(mode == "udp"), family=fam, port=port)
 
 
 # ---------------------------------------------------------------- syslog-ng
