@@ -43,7 +43,8 @@
 #define SOURCE_STOP_MS		7000	/* sources get this much of it */
 #define STATUS_INTERVAL_MS	10000
 /* --once gives up on an output after this many failed connection attempts
- * in a row (about a minute of backoff), as sources do on API errors. */
+ * in a row (1+2+4+8+16 s: about 30 s of backoff), as sources give up on
+ * API errors. */
 #define ONCE_OUTPUT_ATTEMPTS	6
 
 struct daemon {
