@@ -83,6 +83,7 @@ struct source {
 	int			 window_read;	/* all sub-windows read */
 
 	int			 attempt;	/* consecutive failures */
+	char			*last_error;	/* of the latest failure */
 	int			 failed;
 	char			*failure;
 	int64_t			 clock_warned;
@@ -108,6 +109,13 @@ const char *
 source_failure(const struct source *s)
 {
 	return s->failure;
+}
+
+int
+source_failures(const struct source *s, const char **last)
+{
+	*last = s->attempt > 0 ? s->last_error : NULL;
+	return s->attempt;
 }
 
 void
@@ -343,6 +351,8 @@ source_failed_call(struct source *s, const char *what,
 
 	s->st.errors++;
 	s->attempt++;
+	free(s->last_error);
+	s->last_error = xstrdup(what);
 	if (s->env.once && s->attempt >= once_attempts[kind]) {
 		log_errorx("source \"%s\": window %s: page %" PRId64
 		    " (offset %" PRId64 "): %s; --once gives up after %d "
@@ -769,6 +779,7 @@ source_free(struct source *s)
 	cursor_free(s->cursor);
 	free(s->last_seq);
 	free(s->failure);
+	free(s->last_error);
 	buf_free(&s->msg);
 	buf_free(&s->err);
 	free(s);

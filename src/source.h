@@ -73,5 +73,7 @@ void		 source_get_stats(const struct source *, struct source_stats *);
 int64_t		 source_lag(const struct source *, int64_t now);
 /* Why a source failed (--once), or NULL. */
 const char	*source_failure(const struct source *);
+/* API calls that failed in a row (0 after a success) and the last error. */
+int		 source_failures(const struct source *, const char **last);
 
 #endif

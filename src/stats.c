@@ -21,6 +21,8 @@
 #include "stats.h"
 #include "util.h"
 
+#define HEALTH_FAILURES	3	/* failures in a row that make /healthz 503 */
+
 struct stats {
 	struct event		 *timer;
 	struct evhttp		 *http;
@@ -193,16 +195,51 @@ http_metrics(struct evhttp_request *req, void *arg)
 	buf_free(&b);
 }
 
+/*
+ * Health: 200 "ok", or 503 with one line per source whose API calls and
+ * per output whose connection attempts have failed HEALTH_FAILURES times
+ * in a row (a few seconds of backoff: a single reconnect does not flap).
+ */
 static void
 http_healthz(struct evhttp_request *req, void *arg)
 {
+	struct stats	*st = arg;
 	struct evbuffer	*out;
+	const char	*last;
+	size_t		 i;
+	int		 n, bad = 0;
 
 	if (!http_method_ok(req))
 		return;
 	out = evbuffer_new();
-	evbuffer_add_printf(out, "ok\n");
-	evhttp_send_reply(req, 200, "OK", out);
+	for (i = 0; i < st->nsources; i++) {
+		n = source_failures(st->sources[i], &last);
+		if (n < HEALTH_FAILURES)
+			continue;
+		bad = 1;
+		evbuffer_add_printf(out, "source \"%s\": %d API calls failed "
+		    "in a row, last: ", source_name(st->sources[i]), n);
+		/* one line each: the error may quote the API's response */
+		for (; last != NULL && *last != '\0'; last++)
+			evbuffer_add(out, (unsigned char)*last < 0x20 ||
+			    *last == 0x7f ? " " : last, 1);
+		evbuffer_add(out, "\n", 1);
+	}
+	for (i = 0; i < st->noutputs; i++) {
+		n = (int)output_failures(st->outputs[i]);
+		if (n < HEALTH_FAILURES)
+			continue;
+		bad = 1;
+		evbuffer_add_printf(out, "output \"%s\": %d connection "
+		    "attempts failed in a row\n", output_name(st->outputs[i]),
+		    n);
+	}
+	if (!bad)
+		evbuffer_add_printf(out, "ok\n");
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Content-Type", "text/plain");
+	evhttp_send_reply(req, bad ? 503 : 200, bad ? "Service Unavailable" :
+	    "OK", out);
 	evbuffer_free(out);
 }
 
