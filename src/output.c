@@ -1497,6 +1497,12 @@ output_cancel_waiters(struct output *o, void *arg)
 	}
 }
 
+uint64_t
+output_acked_seq(const struct output *o)
+{
+	return o->acked_seq;
+}
+
 unsigned
 output_failures(const struct output *o)
 {

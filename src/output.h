@@ -72,6 +72,8 @@ int		 output_congested(const struct output *);
 /* Connection attempts in a row that failed or broke before carrying data
  * (0 once a connection is healthy). */
 unsigned	 output_failures(const struct output *);
+/* The highest sequence number acknowledged (every lower one is too). */
+uint64_t	 output_acked_seq(const struct output *);
 void		 output_set_congestion_cb(struct output *,
 		    output_congestion_cb, void *arg);
 void		 output_get_stats(const struct output *, struct output_stats *);

@@ -39,6 +39,8 @@
 #define MAX_SUBWINDOWS		(MAX_SPLIT * (MAX_REREADS + 2))
 #define ONCE_MAX_ATTEMPTS	6	/* --once gives up after this many */
 #define STOP_WAIT_MS		7000	/* acknowledgement wait on stop */
+#define CKPT_POLL_MS		100	/* mid-window save: check this often */
+#define CKPT_COST_FACTOR	10	/* ... and spend <= 1/10 of the time */
 #define CLOCK_SKEW_MS		60000
 #define CLOCK_WARN_EVERY_MS	3600000
 
@@ -61,6 +63,7 @@ struct source {
 	enum source_state	 state;
 	struct event		*timer;
 	struct event		*stop_timer;
+	struct event		*ckpt_timer;
 	struct api_call		*call;
 
 	struct window		 win;		/* commit target */
@@ -77,7 +80,9 @@ struct source {
 	int			 pass;		/* 0: first read, 1..: re-reads */
 	uint64_t		 invalid_in_pass;
 	struct idset		*seen;		/* distinct ids of this pass */
-	uint64_t		 sent_in_window;
+	uint64_t		 sent_in_window;	/* not yet committed */
+	uint64_t		 unsaved;	/* sent since the last save */
+	int64_t			 ckpt_next;	/* no checkpoint before (mono) */
 	uint64_t		*last_seq;	/* per output, this window */
 	size_t			 acks_pending;
 	int			 window_read;	/* all sub-windows read */
@@ -209,21 +214,28 @@ source_finish(struct source *s, const char *failure)
 		output_cancel_waiters(s->env.outputs[i], s);
 	evtimer_del(s->timer);
 	evtimer_del(s->stop_timer);
+	evtimer_del(s->ckpt_timer);
 	s->state = SOURCE_DONE;
 	event_base_once(s->env.base, -1, EV_TIMEOUT, done_cb, s, NULL);
 }
 
 static void
-source_arm(struct source *s, int64_t ms, enum source_state state)
+arm_ms(struct event *ev, int64_t ms)
 {
 	struct timeval	 tv;
 
 	if (ms < 0)
 		ms = 0;
-	s->state = state;
 	tv.tv_sec = (time_t)(ms / 1000);
 	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
-	evtimer_add(s->timer, &tv);
+	evtimer_add(ev, &tv);
+}
+
+static void
+source_arm(struct source *s, int64_t ms, enum source_state state)
+{
+	s->state = state;
+	arm_ms(s->timer, ms);
 }
 
 static int
@@ -269,6 +281,7 @@ source_next_window(struct source *s)
 	s->npending = 0;
 	s->pass = 0;
 	s->sent_in_window = 0;
+	s->unsaved = 0;
 	s->window_read = 0;
 	for (i = 0; i < s->env.noutputs; i++)
 		s->last_seq[i] = 0;
@@ -426,6 +439,8 @@ deliver(struct source *s, const struct hss_event *ev)
 	cursor_add(s->cursor, ev->event_id, ev->occur_time);
 	s->st.sent++;
 	s->sent_in_window++;
+	if (s->unsaved++ == 0 && !evtimer_pending(s->ckpt_timer, NULL))
+		arm_ms(s->ckpt_timer, CKPT_POLL_MS);
 }
 
 static void	source_pass_done(struct source *);
@@ -724,6 +739,62 @@ source_commit(struct source *s)
 	source_arm(s, s->conf->poll_interval_ms, SOURCE_IDLE);
 }
 
+/*
+ * Mid-window checkpoint. A long window (a catch-up of two days of events)
+ * is committed only when it is read and acknowledged whole; a crash before
+ * that would send all of it again. So, at most every CHECKPOINT_MS while a
+ * window is being read: if the outputs have acknowledged every message
+ * this source handed them, the cursor (every id enqueued, so every id
+ * acknowledged) is saved with the end unchanged. Reading never waits for
+ * it; when the receivers lag, the next tick tries again. Against the real
+ * API (a call every 12 s) the acknowledgements of a page arrive well before
+ * the next page, so a crash repeats at most a page.
+ */
+static void
+ckpt_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct source	*s = arg;
+	int64_t		 now = time_mono_ms(), took;
+	size_t		 i;
+	int		 rc;
+
+	if (s->unsaved == 0 || (s->state != SOURCE_FETCHING &&
+	    s->state != SOURCE_BACKOFF && s->state != SOURCE_PAUSED))
+		return;		/* the window's commit or the stop saves it */
+	if (now < s->ckpt_next) {
+		arm_ms(s->ckpt_timer, s->ckpt_next - now);
+		return;
+	}
+	for (i = 0; i < s->env.noutputs; i++) {
+		if (s->last_seq[i] > output_acked_seq(s->env.outputs[i])) {
+			arm_ms(s->ckpt_timer, CKPT_POLL_MS);
+			return;
+		}
+	}
+	s->unsaved = 0;
+	buf_reset(&s->err);
+	rc = cursor_commit(s->cursor, cursor_end(s->cursor), &s->err);
+	/*
+	 * The save is synchronous (write, fsync, rename) and a large id set
+	 * takes a while: the next one waits CKPT_COST_FACTOR times as long,
+	 * so that checkpoints never take more than a tenth of the loop.
+	 */
+	took = time_mono_ms() - now;
+	s->ckpt_next = now + took + (CKPT_COST_FACTOR * took > CKPT_POLL_MS ?
+	    CKPT_COST_FACTOR * took : CKPT_POLL_MS);
+	if (rc == -1) {
+		log_warnx("source \"%s\": cannot save a checkpoint: %s; "
+		    "reading on (the window is saved when it ends)",
+		    s->conf->name, s->err.data);
+		return;
+	}
+	s->st.committed += s->sent_in_window;
+	s->sent_in_window = 0;
+	log_debug("source \"%s\": checkpoint of window %s (%zu ids, %lld ms)",
+	    s->conf->name, window_str(&s->win), cursor_count(s->cursor),
+	    (long long)took);
+}
+
 static void
 stop_timeout_cb(evutil_socket_t fd, short ev, void *arg)
 {
@@ -753,6 +824,7 @@ source_new(const struct source_env *env, const struct source_config *conf,
 	s->wp.backfill_ms = conf->backfill_ms;
 	s->timer = evtimer_new(env->base, timer_cb, s);
 	s->stop_timer = evtimer_new(env->base, stop_timeout_cb, s);
+	s->ckpt_timer = evtimer_new(env->base, ckpt_cb, s);
 	s->seen = idset_new();
 	s->last_seq = xcalloc(env->noutputs, sizeof(*s->last_seq));
 	s->state = SOURCE_IDLE;
@@ -774,6 +846,7 @@ source_free(struct source *s)
 		output_cancel_waiters(s->env.outputs[i], s);
 	event_free(s->timer);
 	event_free(s->stop_timer);
+	event_free(s->ckpt_timer);
 	event_page_clear(&s->page);
 	idset_free(s->seen);
 	cursor_free(s->cursor);
@@ -791,7 +864,8 @@ source_start(struct source *s)
 	log_info("source \"%s\": starting (%s, project %s, %s, cursor %s)",
 	    s->conf->name, s->conf->region, s->conf->project_id,
 	    config_category_name(s->conf->category),
-	    cursor_end(s->cursor) == 0 ? "new" : "resumed");
+	    cursor_end(s->cursor) == 0 && cursor_count(s->cursor) == 0 ?
+	    "new" : "resumed");
 	source_arm(s, 0, SOURCE_IDLE);
 }
 
