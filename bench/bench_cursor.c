@@ -91,7 +91,7 @@ load_only(const char *dir, unsigned long n)
 		return 1;
 	}
 	printf("load: %.1f ms for %zu ids; peak RSS +%.1f MB during the "
-	    "load (file + cJSON tree), %.1f MB RSS after (%.1f bytes/id)\n",
+	    "load (file + id set), %.1f MB RSS after (%.1f bytes/id)\n",
 	    t * 1e3, cursor_count(c), (status_kb("VmHWM:") - hwm0) / 1024.0,
 	    status_kb("VmRSS:") / 1024.0,
 	    status_kb("VmRSS:") * 1024.0 / cursor_count(c));

@@ -385,6 +385,113 @@ check_document(const cJSON *root, struct buf *why, size_t *nids,
 	return 0;
 }
 
+static const char *
+skip_ws(const char *p, const char *end)
+{
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+		p++;
+	return p;
+}
+
+/* One JSON value at p (never a byte order mark: only a file may have one). */
+static cJSON *
+parse_at(const char *p, const char *end, const char **next)
+{
+	if (p == end || (unsigned char)*p == 0xef)
+		return NULL;
+	return cJSON_ParseWithLengthOpts(p, (size_t)(end - p), next, 0);
+}
+
+/* An [event_id, occur_time] pair as the file must hold it. */
+static int
+pair_ok(const cJSON *pair, int64_t *t)
+{
+	const cJSON	*id = cJSON_IsArray(pair) ? pair->child : NULL;
+	const cJSON	*tj = id != NULL ? id->next : NULL;
+	size_t		 len;
+
+	if (tj == NULL || tj->next != NULL || !cJSON_IsString(id))
+		return 0;
+	len = strlen(id->valuestring);
+	return len > 0 && len <= IDSET_MAX_ID_LEN && json_int(tj, 0, t) == 0;
+}
+
+/*
+ * Load without a parse tree of the whole file (at 1,000,000 ids that tree
+ * is about 280 MB on top of the file): the top-level object is read member
+ * by member and "ids" element by element straight into c->ids. It accepts
+ * only a well-formed file with well-formed ids; on anything else it returns
+ * NULL and the caller parses the whole file with cJSON to say exactly what
+ * is wrong. Returns the other members, with "ids" as an empty array.
+ */
+static cJSON *
+load_streaming(struct cursor *c, const char *data, size_t len)
+{
+	const char	*p, *end = data + len, *next;
+	cJSON		*hdr, *key = NULL, *v = NULL;
+	int64_t		 t;
+
+	hdr = cJSON_CreateObject();
+	p = skip_ws(data, end);
+	if (p == end || *p != '{')
+		goto fail;
+	for (p++;; p++) {
+		if ((key = parse_at(skip_ws(p, end), end, &next)) == NULL ||
+		    !cJSON_IsString(key) || cJSON_GetObjectItemCaseSensitive(hdr,
+		    key->valuestring) != NULL)
+			goto fail;
+		p = skip_ws(next, end);
+		if (p == end || *p != ':')
+			goto fail;
+		p = skip_ws(p + 1, end);
+		if (strcmp(key->valuestring, "ids") == 0) {
+			if (p == end || *p != '[')
+				goto fail;
+			p = skip_ws(p + 1, end);
+			if (p < end && *p == ']')
+				p++;
+			else for (;; p = skip_ws(p + 1, end)) {
+				if ((v = parse_at(p, end, &next)) == NULL ||
+				    !pair_ok(v, &t))
+					goto fail;
+				idset_add(c->ids, v->child->valuestring,
+				    strlen(v->child->valuestring), t);
+				cJSON_Delete(v);
+				v = NULL;
+				p = skip_ws(next, end);
+				if (p < end && *p == ']') {
+					p++;
+					break;
+				}
+				if (p == end || *p != ',')
+					goto fail;
+			}
+			v = cJSON_CreateArray();
+		} else {
+			if ((v = parse_at(p, end, &next)) == NULL)
+				goto fail;
+			p = next;
+		}
+		cJSON_AddItemToObject(hdr, key->valuestring, v);
+		v = NULL;
+		cJSON_Delete(key);
+		key = NULL;
+		p = skip_ws(p, end);
+		if (p < end && *p == '}')
+			break;
+		if (p == end || *p != ',')
+			goto fail;
+	}
+	if (skip_ws(p + 1, end) != end)
+		goto fail;
+	return hdr;
+fail:
+	cJSON_Delete(key);
+	cJSON_Delete(v);
+	cJSON_Delete(hdr);
+	return NULL;
+}
+
 /* Compare one identity field; append the difference to *diff. */
 static void
 compare_field(struct buf *diff, const char *field, const char *infile,
@@ -449,6 +556,7 @@ cursor_open(const char *statedir, const char *name,
 	const char	*parse_end = NULL;
 	size_t		 nids = 0, idbytes = 0;
 	int64_t		 t;
+	int		 streamed = 0;
 
 	buf_init(&data);
 	buf_init(&why);
@@ -468,13 +576,24 @@ cursor_open(const char *statedir, const char *name,
 		buf_adds(&why, "the file is empty");
 	else if (memchr(data.data, '\0', data.len) != NULL)
 		buf_adds(&why, "the file holds a NUL byte");
-	else if ((root = cJSON_ParseWithLengthOpts(data.data, data.len + 1,
-	    &parse_end, 1)) == NULL)
-		buf_printf(&why, "not valid JSON: error at byte %zu of %zu",
-		    parse_end != NULL ? (size_t)(parse_end - data.data) : 0,
-		    data.len);
-	else
-		check_document(root, &why, &nids, &idbytes);
+	else if ((root = load_streaming(c, data.data, data.len)) != NULL &&
+	    check_document(root, &why, &nids, &idbytes) == 0)
+		streamed = 1;
+	else {
+		/* Not a file as we write them: the whole tree says why. */
+		cJSON_Delete(root);
+		buf_reset(&why);
+		idset_free(c->ids);
+		c->ids = idset_new();
+		nids = idbytes = 0;
+		if ((root = cJSON_ParseWithLengthOpts(data.data, data.len + 1,
+		    &parse_end, 1)) == NULL)
+			buf_printf(&why, "not valid JSON: error at byte %zu "
+			    "of %zu", parse_end != NULL ?
+			    (size_t)(parse_end - data.data) : 0, data.len);
+		else
+			check_document(root, &why, &nids, &idbytes);
+	}
 	buf_free(&data);
 	if (why.len > 0) {
 		if (move_aside(c, why.data, err) == -1)
@@ -501,12 +620,14 @@ cursor_open(const char *statedir, const char *name,
 	}
 
 	json_int(cJSON_GetObjectItemCaseSensitive(root, "end"), 0, &c->end);
-	idset_reserve(c->ids, nids, idbytes);
-	cJSON_ArrayForEach(pair,
-	    cJSON_GetObjectItemCaseSensitive(root, "ids")) {
-		json_int(pair->child->next, 0, &t);
-		idset_add(c->ids, pair->child->valuestring,
-		    strlen(pair->child->valuestring), t);
+	if (!streamed) {
+		idset_reserve(c->ids, nids, idbytes);
+		cJSON_ArrayForEach(pair,
+		    cJSON_GetObjectItemCaseSensitive(root, "ids")) {
+			json_int(pair->child->next, 0, &t);
+			idset_add(c->ids, pair->child->valuestring,
+			    strlen(pair->child->valuestring), t);
+		}
 	}
 	idset_prune(c->ids, c->end - lookback_ms, c->max_ids);
 	*status = CURSOR_OK;
@@ -516,7 +637,7 @@ done:
 	buf_free(&why);
 	buf_free(&diff);
 #ifdef __GLIBC__
-	/* Give back the pages of the parse tree (about 250 B per id). */
+	/* Give back the pages of the file (and of a parse tree, if any). */
 	malloc_trim(0);
 #endif
 	return c;
