@@ -742,7 +742,7 @@ source_commit(struct source *s)
 /*
  * Mid-window checkpoint. A long window (a catch-up of two days of events)
  * is committed only when it is read and acknowledged whole; a crash before
- * that would send all of it again. So, at most every CHECKPOINT_MS while a
+ * that would send all of it again. So, every CKPT_POLL_MS while a
  * window is being read: if the outputs have acknowledged every message
  * this source handed them, the cursor (every id enqueued, so every id
  * acknowledged) is saved with the end unchanged. Reading never waits for
