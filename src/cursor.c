@@ -298,6 +298,30 @@ fail:
 	return -1;
 }
 
+enum pair_status {
+	PAIR_OK,
+	PAIR_SHAPE,	/* not a two-element array */
+	PAIR_ID,	/* the event_id is not a string of 1-64 characters */
+	PAIR_TIME,	/* the occur_time is not an integer >= 0 */
+};
+
+/* One "ids" element: an [event_id, occur_time] pair as the file holds it. */
+static enum pair_status
+pair_check(const cJSON *pair, int64_t *t, size_t *len)
+{
+	const cJSON	*id = cJSON_IsArray(pair) ? pair->child : NULL;
+	const cJSON	*tj = id != NULL ? id->next : NULL;
+
+	if (tj == NULL || tj->next != NULL)
+		return PAIR_SHAPE;
+	*len = cJSON_IsString(id) ? strlen(id->valuestring) : 0;
+	if (*len == 0 || *len > IDSET_MAX_ID_LEN)
+		return PAIR_ID;
+	if (json_int(tj, 0, t) == -1)
+		return PAIR_TIME;
+	return PAIR_OK;
+}
+
 /*
  * Check the parsed document. Returns 0, or -1 with the reason in *why.
  */
@@ -307,7 +331,7 @@ check_document(const cJSON *root, struct buf *why, size_t *nids,
 {
 	static const char *const strs[] = { "source", "project_id", "region",
 	    "category", "enterprise_project_id", "filters_hash" };
-	const cJSON	*j, *pair, *id, *t;
+	const cJSON	*j, *pair;
 	int64_t		 v;
 	size_t		 i, len;
 
@@ -360,23 +384,21 @@ check_document(const cJSON *root, struct buf *why, size_t *nids,
 	}
 	i = 0;
 	cJSON_ArrayForEach(pair, j) {
-		id = cJSON_IsArray(pair) ? pair->child : NULL;
-		t = id != NULL ? id->next : NULL;
-		if (t == NULL || t->next != NULL) {
+		switch (pair_check(pair, &v, &len)) {
+		case PAIR_SHAPE:
 			buf_printf(why, "\"ids\"[%zu] is not an [event_id, "
 			    "occur_time] pair", i);
 			return -1;
-		}
-		len = cJSON_IsString(id) ? strlen(id->valuestring) : 0;
-		if (len == 0 || len > IDSET_MAX_ID_LEN) {
+		case PAIR_ID:
 			buf_printf(why, "\"ids\"[%zu]: the event_id is not a "
 			    "string of 1-%d characters", i, IDSET_MAX_ID_LEN);
 			return -1;
-		}
-		if (json_int(t, 0, &v) == -1) {
+		case PAIR_TIME:
 			buf_printf(why, "\"ids\"[%zu]: the occur_time is not "
 			    "an integer", i);
 			return -1;
+		case PAIR_OK:
+			break;
 		}
 		*idbytes += len + 1;
 		i++;
@@ -402,20 +424,6 @@ parse_at(const char *p, const char *end, const char **next)
 	return cJSON_ParseWithLengthOpts(p, (size_t)(end - p), next, 0);
 }
 
-/* An [event_id, occur_time] pair as the file must hold it. */
-static int
-pair_ok(const cJSON *pair, int64_t *t)
-{
-	const cJSON	*id = cJSON_IsArray(pair) ? pair->child : NULL;
-	const cJSON	*tj = id != NULL ? id->next : NULL;
-	size_t		 len;
-
-	if (tj == NULL || tj->next != NULL || !cJSON_IsString(id))
-		return 0;
-	len = strlen(id->valuestring);
-	return len > 0 && len <= IDSET_MAX_ID_LEN && json_int(tj, 0, t) == 0;
-}
-
 /*
  * Load without a parse tree of the whole file (at 1,000,000 ids that tree
  * is about 280 MB on top of the file): the top-level object is read member
@@ -430,6 +438,7 @@ load_streaming(struct cursor *c, const char *data, size_t len)
 	const char	*p, *end = data + len, *next;
 	cJSON		*hdr, *key = NULL, *v = NULL;
 	int64_t		 t;
+	size_t		 idlen;
 
 	hdr = cJSON_CreateObject();
 	p = skip_ws(data, end);
@@ -452,10 +461,10 @@ load_streaming(struct cursor *c, const char *data, size_t len)
 				p++;
 			else for (;; p = skip_ws(p + 1, end)) {
 				if ((v = parse_at(p, end, &next)) == NULL ||
-				    !pair_ok(v, &t))
+				    pair_check(v, &t, &idlen) != PAIR_OK)
 					goto fail;
-				idset_add(c->ids, v->child->valuestring,
-				    strlen(v->child->valuestring), t);
+				idset_add(c->ids, v->child->valuestring, idlen,
+				    t);
 				cJSON_Delete(v);
 				v = NULL;
 				p = skip_ws(next, end);
