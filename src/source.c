@@ -89,8 +89,7 @@ struct source {
 
 	int			 attempt;	/* consecutive failures */
 	char			*last_error;	/* of the latest failure */
-	int			 failed;
-	char			*failure;
+	int			 failed;		/* gave up (--once) */
 	int64_t			 clock_warned;
 
 	struct source_stats	 st;
@@ -113,7 +112,7 @@ source_name(const struct source *s)
 const char *
 source_failure(const struct source *s)
 {
-	return s->failure;
+	return s->failed ? s->last_error : NULL;
 }
 
 int
@@ -193,19 +192,18 @@ done_cb(evutil_socket_t fd, short ev, void *arg)
 	s->env.done(s, s->failed, s->env.done_arg);
 }
 
-/* Stop for good; the done callback runs from the loop, never re-entrantly. */
+/*
+ * Stop for good (failed: given up, the reason is last_error); the done
+ * callback runs from the loop, never re-entrantly.
+ */
 static void
-source_finish(struct source *s, const char *failure)
+source_finish(struct source *s, int failed)
 {
 	size_t	 i;
 
 	if (s->state == SOURCE_DONE)
 		return;
-	if (failure != NULL) {
-		s->failed = 1;
-		free(s->failure);
-		s->failure = xstrdup(failure);
-	}
+	s->failed |= failed;
 	if (s->call != NULL) {
 		api_call_cancel(s->call);
 		s->call = NULL;
@@ -372,7 +370,7 @@ source_failed_call(struct source *s, const char *what,
 		    "attempt%s", s->conf->name, window_str(&s->cur),
 		    s->page_no, s->offset, what, s->attempt,
 		    s->attempt == 1 ? "" : "s");
-		source_finish(s, what);
+		source_finish(s, 1);
 		return;
 	}
 	RAND_bytes((unsigned char *)&r, sizeof(r));
@@ -700,7 +698,7 @@ source_commit(struct source *s)
 		    "the window will be read again after the restart" :
 		    "retrying in 10s");
 		if (s->state == SOURCE_STOPPING) {
-			source_finish(s, NULL);
+			source_finish(s, 0);
 			return;
 		}
 		source_arm(s, 10000, SOURCE_WAIT_ACK);
@@ -713,14 +711,14 @@ source_commit(struct source *s)
 		    "window %s is read again at the next start",
 		    s->conf->name, cursor_count(s->cursor),
 		    window_str(&s->win));
-		source_finish(s, NULL);
+		source_finish(s, 0);
 		return;
 	}
 	s->st.windows++;
 	log_debug("source \"%s\": committed window %s", s->conf->name,
 	    window_str(&s->win));
 	if (s->state == SOURCE_STOPPING) {
-		source_finish(s, NULL);
+		source_finish(s, 0);
 		return;
 	}
 	if (s->win.catching_up) {
@@ -733,7 +731,7 @@ source_commit(struct source *s)
 		time_format_iso(s->win.end, end_s, sizeof(end_s));
 		log_info("source \"%s\": caught up to %s", s->conf->name,
 		    end_s);
-		source_finish(s, NULL);
+		source_finish(s, 0);
 		return;
 	}
 	source_arm(s, s->conf->poll_interval_ms, SOURCE_IDLE);
@@ -805,7 +803,7 @@ stop_timeout_cb(evutil_socket_t fd, short ev, void *arg)
 	log_warnx("source \"%s\": the outputs did not acknowledge everything "
 	    "within %s; those events are sent again after the restart",
 	    s->conf->name, delay_str(STOP_WAIT_MS));
-	source_finish(s, NULL);
+	source_finish(s, 0);
 }
 
 struct source *
@@ -851,7 +849,6 @@ source_free(struct source *s)
 	idset_free(s->seen);
 	cursor_free(s->cursor);
 	free(s->last_seq);
-	free(s->failure);
 	free(s->last_error);
 	buf_free(&s->msg);
 	buf_free(&s->err);
@@ -898,7 +895,7 @@ source_stop(struct source *s)
 	for (i = 0; i < s->env.noutputs; i++)
 		any |= s->last_seq[i] != 0;
 	if (!any && !s->window_read) {
-		source_finish(s, NULL);
+		source_finish(s, 0);
 		return;
 	}
 	if (was != SOURCE_WAIT_ACK)
