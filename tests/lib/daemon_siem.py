@@ -33,12 +33,6 @@ def wait(pred, timeout, what, interval=0.05):
 
 # ------------------------------------------------------------ receivers
 
-def _tls_globals(certs, server):
-    return ['defaultNetstreamDriverCAFile="%s"' % certs["ca"],
-            'defaultNetstreamDriverCertFile="%s"' % certs[server],
-            'defaultNetstreamDriverKeyFile="%s"' % certs[server + "_key"]]
-
-
 # CEF after an RFC 5424 header: rsyslog's msg is "CEF:0|...". Debian 12's
 # liblognorm drops the first character of the first extension key unless a
 # space follows the seventh '|' (liblognorm #363): rebuild the string with
@@ -76,15 +70,9 @@ def start_rsyslog_parsed(tmpdir, mode="tcp", certs=None, server="server",
              'maxMessageSize="4m"',
              'parser.escapeControlCharactersOnReceive="off"']
         if mode in ("tls", "mtls"):
-            g += _tls_globals(certs, server)
+            g += R.rsyslog_tls_globals(certs, server)
         m = ['load="imtcp"', 'maxSessions="50"', 'maxFrameSize="4000000"']
-        if mode in ("tls", "mtls"):
-            m += ['streamDriver.name="gtls"', 'streamDriver.mode="1"']
-            if mode == "mtls":
-                m += ['streamDriver.authMode="x509/name"',
-                      'permittedPeer=["%s"]' % permitted_peer]
-            else:
-                m += ['streamDriver.authMode="anon"']
+        m += R.rsyslog_tls_imtcp(mode, permitted_peer)
         lines = [
             "global(%s)" % " ".join(g),
             "module(%s)" % " ".join(m),

@@ -324,10 +324,7 @@ def start_rsyslog(tmpdir, mode="tcp", certs=None, server="server",
         g = ['workDirectory="%s"' % os.path.join(d, "work"),
              'maxMessageSize="256k"']
         if mode in ("tls", "mtls"):
-            g += ['defaultNetstreamDriverCAFile="%s"' % certs["ca"],
-                  'defaultNetstreamDriverCertFile="%s"' % certs[server],
-                  'defaultNetstreamDriverKeyFile="%s"'
-                  % certs[server + "_key"]]
+            g += rsyslog_tls_globals(certs, server)
         lines = ["global(%s)" % " ".join(g)]
         if mode == "udp":
             lines.append('module(load="imudp")')
@@ -335,13 +332,7 @@ def start_rsyslog(tmpdir, mode="tcp", certs=None, server="server",
                          % (port, host))
         else:
             m = ['load="imtcp"', 'maxSessions="50"']
-            if mode in ("tls", "mtls"):
-                m += ['streamDriver.name="gtls"', 'streamDriver.mode="1"']
-                if mode == "mtls":
-                    m += ['streamDriver.authMode="x509/name"',
-                          'permittedPeer=["%s"]' % permitted_peer]
-                else:
-                    m += ['streamDriver.authMode="anon"']
+            m += rsyslog_tls_imtcp(mode, permitted_peer)
             lines.append("module(%s)" % " ".join(m))
             lines.append('input(type="imtcp" port="%d" address="%s")'
                          % (port, host))
@@ -356,6 +347,25 @@ def start_rsyslog(tmpdir, mode="tcp", certs=None, server="server",
     rsyslog_validate(rsyslogd, conf)
     return _run_until_listening("rsyslog-" + mode, cmd, d, host, out,
                                 udp=(mode == "udp"), family=fam, port=port)
+
+
+def rsyslog_tls_globals(certs, server):
+    """global() parameters: the CA, and the server's certificate and key."""
+    return ['defaultNetstreamDriverCAFile="%s"' % certs["ca"],
+            'defaultNetstreamDriverCertFile="%s"' % certs[server],
+            'defaultNetstreamDriverKeyFile="%s"' % certs[server + "_key"]]
+
+
+def rsyslog_tls_imtcp(mode, permitted_peer):
+    """imtcp module parameters for mode tcp (none), tls (gtls, anonymous
+    clients) or mtls (gtls, a client certificate named permitted_peer)."""
+    if mode not in ("tls", "mtls"):
+        return []
+    m = ['streamDriver.name="gtls"', 'streamDriver.mode="1"']
+    if mode == "mtls":
+        return m + ['streamDriver.authMode="x509/name"',
+                    'permittedPeer=["%s"]' % permitted_peer]
+    return m + ['streamDriver.authMode="anon"']
 
 
 def rsyslog_validate(rsyslogd, conf):
