@@ -17,14 +17,10 @@ sys.dont_write_bytecode = True  # nothing written into the source tree
 sys.path.insert(0, os.path.join(os.environ.get("srcdir", "."), "tests",
                                 "data", "api"))
 import apikit  # noqa: E402
+sys.path.insert(0, os.path.join(os.environ.get("srcdir", "."), "tests", "lib"))
+import receivers  # noqa: E402
 
 PASSWORD = "Secr3t-pa55word"
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Gateway:
@@ -38,7 +34,7 @@ class Gateway:
         self.cert, self.key = apikit.make_server_cert(d, "h2", "gw")
         self.access = os.path.join(d, "access.log")
         for _ in range(5):     # the port may be taken between probe and bind
-            self.port = free_port()
+            self.port = receivers.free_port()
             self.proc = subprocess.Popen(
                 ["nghttpx", "--conf=/dev/null", "--single-process",
                  "-f127.0.0.1,%d" % self.port,
