@@ -31,7 +31,6 @@
 #include "api.h"
 #include "config.h"
 #include "cursor.h"
-#include "format.h"
 #include "log.h"
 #include "output.h"
 #include "source.h"
@@ -54,7 +53,6 @@ struct daemon {
 	const char		 *config_path;
 	struct api		 *api;
 	struct output		**outputs;
-	uint32_t		 *sequences;
 	size_t			  noutputs;
 	struct source		**sources;
 	size_t			  nsources;
@@ -78,7 +76,6 @@ struct daemon {
 	int			  stopping;	/* 1: pipeline stopping */
 	int			  exiting;	/* exit after the stop */
 	int			  failed;
-	char			  hostname[256];
 };
 
 static size_t	pipeline_start(struct daemon *);
@@ -302,10 +299,9 @@ static void
 heartbeat_cb(evutil_socket_t fd, short ev, void *arg)
 {
 	struct daemon		*d = arg;
-	struct format_ctx	 ctx;
+	struct output_notice	 n;
 	struct source_stats	 ss;
 	struct kv		 kv[4];
-	struct buf		 msg;
 	char			 v[4][32];
 	uint64_t		 sent = 0;
 	int64_t			 now = time_now_ms(), lag, worst = 0;
@@ -328,23 +324,14 @@ heartbeat_cb(evutil_socket_t fd, short ev, void *arg)
 	kv[1] = (struct kv){ "events_sent", v[1] };
 	kv[2] = (struct kv){ "max_lag_seconds", v[2] };
 	kv[3] = (struct kv){ "uptime_seconds", v[3] };
-	buf_init(&msg);
-	memset(&ctx, 0, sizeof(ctx));
-	ctx.pid = (int)getpid();
-	for (i = 0; i < d->noutputs; i++) {
-		if (output_congested(d->outputs[i]))
-			continue;
-		ctx.out = output_config(d->outputs[i]);
-		ctx.hostname = ctx.out->hostname != NULL ? ctx.out->hostname :
-		    d->hostname;
-		if (d->sequences[i] >= 2147483647u)
-			d->sequences[i] = 0;
-		ctx.sequence = ++d->sequences[i];
-		buf_reset(&msg);
-		if (format_heartbeat(&msg, &ctx, now, kv, HSS_ARRAY_LEN(kv)) == 0)
-			output_enqueue(d->outputs[i], msg.data, msg.len);
-	}
-	buf_free(&msg);
+	memset(&n, 0, sizeof(n));
+	n.kind = NOTICE_HEARTBEAT;
+	n.now_ms = now;
+	n.kv = kv;
+	n.nkv = HSS_ARRAY_LEN(kv);
+	for (i = 0; i < d->noutputs; i++)
+		if (!output_congested(d->outputs[i]))
+			output_enqueue_notice(d->outputs[i], &n);
 }
 
 static void
@@ -378,9 +365,7 @@ pipeline_free(struct daemon *d)
 	for (i = 0; i < d->noutputs; i++)
 		output_free(d->outputs[i]);
 	free(d->outputs);
-	free(d->sequences);
 	d->outputs = NULL;
-	d->sequences = NULL;
 	d->noutputs = 0;
 }
 
@@ -480,7 +465,6 @@ pipeline_start(struct daemon *d)
 	buf_init(&err);
 	d->noutputs = d->conf->noutputs;
 	d->outputs = xcalloc(d->noutputs, sizeof(*d->outputs));
-	d->sequences = xcalloc(d->noutputs, sizeof(*d->sequences));
 	for (i = 0; i < d->noutputs; i++) {
 		/* Checked by outputs_check(); only a changed file fails here. */
 		if ((d->outputs[i] = output_new(d->base,
@@ -496,10 +480,7 @@ pipeline_start(struct daemon *d)
 	env.base = d->base;
 	env.api = d->api;
 	env.outputs = d->outputs;
-	env.sequences = d->sequences;
 	env.noutputs = d->noutputs;
-	env.hostname = d->hostname;
-	env.pid = (int)getpid();
 	env.once = d->once;
 	env.done = source_done;
 	env.done_arg = d;
@@ -774,9 +755,6 @@ main(int argc, char *argv[])
 	log_init(foreground, LOG_LEVEL_INFO);
 	apply_log_level(&d);
 	signal(SIGPIPE, SIG_IGN);
-	if (gethostname(d.hostname, sizeof(d.hostname)) == -1)
-		snprintf(d.hostname, sizeof(d.hostname), "-");
-	d.hostname[sizeof(d.hostname) - 1] = '\0';
 
 	if (outputs_check(d.conf) == -1) {
 		config_free(d.conf);

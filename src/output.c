@@ -50,6 +50,7 @@
 #include <openssl/x509v3.h>
 
 #include "config.h"
+#include "format.h"
 #include "log.h"
 #include "output.h"
 #include "util.h"
@@ -161,6 +162,12 @@ struct output {
 	unsigned		 drops;		/* connections lost unused */
 	int			 ever_connected;
 	uint64_t		 lf_replaced;
+
+	const char		*hostname;	/* HOSTNAME of every message */
+	char			 hostbuf[256];	/* gethostname() */
+	int			 pid;		/* PROCID */
+	uint32_t		 sequence;	/* [meta sequenceId], last used */
+	struct buf		 msg;		/* the message being formatted */
 
 	int			 shutting_down;
 	output_ack_cb		 shut_cb;
@@ -1276,6 +1283,12 @@ output_new(struct event_base *base, const struct output_config *cfg)
 		o->max_msg = UDP_MAX_MESSAGE;
 	o->queue_limit = cfg->queue_limit ? cfg->queue_limit : 10000;
 	o->backoff_ms = BACKOFF_MIN_MS;
+	if (gethostname(o->hostbuf, sizeof(o->hostbuf)) == -1)
+		snprintf(o->hostbuf, sizeof(o->hostbuf), "-");
+	o->hostbuf[sizeof(o->hostbuf) - 1] = '\0';
+	o->hostname = cfg->hostname != NULL ? cfg->hostname : o->hostbuf;
+	o->pid = (int)getpid();
+	buf_init(&o->msg);
 	TAILQ_INIT(&o->queue);
 	TAILQ_INIT(&o->waiters);
 	buf_init(&o->wire);
@@ -1365,6 +1378,7 @@ output_free(struct output *o)
 	if (o->ev_pump)
 		event_free(o->ev_pump);
 	buf_free(&o->wire);
+	buf_free(&o->msg);
 	free(o->name);
 	free(o->host);
 	free(o->server_name);
@@ -1375,12 +1389,6 @@ const char *
 output_name(const struct output *o)
 {
 	return o->name;
-}
-
-const struct output_config *
-output_config(const struct output *o)
-{
-	return o->cfg;
 }
 
 int
@@ -1459,6 +1467,60 @@ output_enqueue(struct output *o, const char *msg, size_t len)
 		event_active(o->ev_pump, EV_TIMEOUT, 0);
 	set_congested(o);
 	return seq;
+}
+
+/* The next [meta sequenceId]: 1 .. FORMAT_SEQUENCE_MAX, then 1 again. */
+static uint32_t
+next_sequence(struct output *o)
+{
+	if (o->sequence >= FORMAT_SEQUENCE_MAX)
+		o->sequence = 0;
+	return ++o->sequence;
+}
+
+static void
+format_context(struct output *o, struct format_ctx *ctx)
+{
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->out = o->cfg;
+	ctx->hostname = o->hostname;
+	ctx->pid = o->pid;
+	ctx->sequence = next_sequence(o);
+}
+
+int
+output_enqueue_event(struct output *o, const struct hss_event *ev,
+    const struct output_origin *from, uint64_t *seq)
+{
+	struct format_ctx	 ctx;
+	int			 truncated = 0;
+
+	format_context(o, &ctx);
+	ctx.source_name = from->name;
+	ctx.region = from->region;
+	ctx.project_id = from->project_id;
+	ctx.category = from->category;
+	buf_reset(&o->msg);
+	format_event(&o->msg, ev, &ctx, &truncated);
+	*seq = output_enqueue(o, o->msg.data, o->msg.len);
+	return truncated;
+}
+
+void
+output_enqueue_notice(struct output *o, const struct output_notice *n)
+{
+	struct format_ctx	 ctx;
+	int			 rc = -1;
+
+	format_context(o, &ctx);
+	buf_reset(&o->msg);
+	switch (n->kind) {
+	case NOTICE_HEARTBEAT:
+		rc = format_heartbeat(&o->msg, &ctx, n->now_ms, n->kv, n->nkv);
+		break;
+	}
+	if (rc == 0)
+		output_enqueue(o, o->msg.data, o->msg.len);
 }
 
 uint64_t

@@ -4,9 +4,11 @@
  * (DESIGN.md section 7).
  *
  * The delivery interface between sources and outputs:
- *  - a source formats each new event once per output and hands the message
- *    to output_enqueue(), which returns the message's sequence number in
- *    that output (1, 2, 3, ... never reused);
+ *  - a source hands each new event, with its own identity, to
+ *    output_enqueue_event(): the output formats it with its own settings,
+ *    numbers it ([meta sequenceId]) and queues it; the message gets a
+ *    sequence number in that output (1, 2, 3, ... never reused). Notices
+ *    (heartbeats) take the same path through output_enqueue_notice();
  *  - when a window is complete the source asks output_when_acked() for a
  *    callback once every message up to the last sequence it enqueued is
  *    acknowledged (TCP/TLS: the peer's TCP stack acknowledged every byte,
@@ -27,8 +29,29 @@
 #include <stdint.h>
 
 struct event_base;
+struct hss_event;
+struct kv;
 struct output_config;
 struct output;
+
+/* Where an event came from: the source's identity in every message. */
+struct output_origin {
+	const char	*name;
+	const char	*region;
+	const char	*project_id;
+	const char	*category;
+};
+
+/* A message of the forwarder's own, formatted per output. */
+enum output_notice_kind {
+	NOTICE_HEARTBEAT,	/* the daemon's counters, as kv */
+};
+struct output_notice {
+	enum output_notice_kind	 kind;
+	int64_t			 now_ms;
+	const struct kv		*kv;
+	size_t			 nkv;
+};
 
 typedef void (*output_ack_cb)(void *arg);
 typedef void (*output_congestion_cb)(struct output *, int congested,
@@ -49,7 +72,6 @@ struct output_stats {
 struct output	*output_new(struct event_base *, const struct output_config *);
 void		 output_free(struct output *);
 const char	*output_name(const struct output *);
-const struct output_config *output_config(const struct output *);
 /* Start connecting (network transports); stdout/udp are ready at once. */
 int		 output_start(struct output *);
 /*
@@ -58,6 +80,17 @@ int		 output_start(struct output *);
  * the message's sequence number.
  */
 uint64_t	 output_enqueue(struct output *, const char *msg, size_t len);
+/*
+ * Format ev in this output's format and settings (its hostname, the
+ * daemon's pid, its own [meta sequenceId] counter) and queue it. Sets *seq
+ * to the message's sequence number; returns 1 when the message was cut to
+ * max_message_size by the formatter, else 0.
+ */
+int		 output_enqueue_event(struct output *, const struct hss_event *,
+		    const struct output_origin *, uint64_t *seq);
+/* Format and queue a notice (numbered like events); never waited for. */
+void		 output_enqueue_notice(struct output *,
+		    const struct output_notice *);
 /* The sequence number of the last message enqueued (0: none yet). */
 uint64_t	 output_last_seq(const struct output *);
 /*

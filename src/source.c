@@ -25,7 +25,6 @@
 #include "config.h"
 #include "cursor.h"
 #include "event.h"
-#include "format.h"
 #include "idset.h"
 #include "log.h"
 #include "output.h"
@@ -58,6 +57,7 @@ struct source {
 	struct source_env	 env;
 	const struct source_config *conf;
 	struct cursor		*cursor;
+	struct output_origin	 origin;	/* in every message */
 	struct window_params	 wp;
 	int			 recovered;
 	enum source_state	 state;
@@ -409,31 +409,11 @@ check_clock(struct source *s, int64_t server_ms)
 static void
 deliver(struct source *s, const struct hss_event *ev)
 {
-	struct format_ctx	 ctx;
-	size_t			 i;
-	int			 truncated;
+	size_t	 i;
 
-	memset(&ctx, 0, sizeof(ctx));
-	ctx.source_name = s->conf->name;
-	ctx.region = s->conf->region;
-	ctx.project_id = s->conf->project_id;
-	ctx.category = config_category_name(s->conf->category);
-	ctx.pid = s->env.pid;
-	for (i = 0; i < s->env.noutputs; i++) {
-		ctx.out = output_config(s->env.outputs[i]);
-		ctx.hostname = ctx.out->hostname != NULL ? ctx.out->hostname :
-		    s->env.hostname;
-		if (s->env.sequences[i] >= 2147483647u)
-			s->env.sequences[i] = 0;
-		ctx.sequence = ++s->env.sequences[i];
-		buf_reset(&s->msg);
-		truncated = 0;
-		format_event(&s->msg, ev, &ctx, &truncated);
-		if (truncated)
-			s->st.truncated++;
-		s->last_seq[i] = output_enqueue(s->env.outputs[i], s->msg.data,
-		    s->msg.len);
-	}
+	for (i = 0; i < s->env.noutputs; i++)
+		s->st.truncated += (uint64_t)output_enqueue_event(
+		    s->env.outputs[i], ev, &s->origin, &s->last_seq[i]);
 	cursor_add(s->cursor, ev->event_id, ev->occur_time);
 	s->st.sent++;
 	s->sent_in_window++;
@@ -817,6 +797,10 @@ source_new(const struct source_env *env, const struct source_config *conf,
 	s->conf = conf;
 	s->cursor = cursor;
 	s->recovered = recovered;
+	s->origin.name = conf->name;
+	s->origin.region = conf->region;
+	s->origin.project_id = conf->project_id;
+	s->origin.category = config_category_name(conf->category);
 	s->wp.lookback_ms = conf->lookback_ms;
 	s->wp.settle_ms = conf->settle_ms;
 	s->wp.backfill_ms = conf->backfill_ms;

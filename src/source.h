@@ -22,10 +22,7 @@ struct source_env {
 	struct event_base	 *base;
 	struct api		 *api;
 	struct output		**outputs;
-	uint32_t		 *sequences;	/* per output: [meta sequenceId] */
 	size_t			  noutputs;
-	const char		 *hostname;
-	int			  pid;
 	int			  once;		/* --once: stop when caught up */
 	/* Called once when a source stops (--once done, stopped, failed). */
 	void			(*done)(struct source *, int failed, void *);
