@@ -33,6 +33,7 @@
 #include "cursor.h"
 #include "log.h"
 #include "output.h"
+#include "outset.h"
 #include "source.h"
 #include "stats.h"
 #include "util.h"
@@ -52,12 +53,10 @@ struct daemon {
 	struct config		 *next_conf;	/* reload waiting to apply */
 	const char		 *config_path;
 	struct api		 *api;
-	struct output		**outputs;
-	size_t			  noutputs;
+	struct outset		 *outputs;
 	struct source		**sources;
 	size_t			  nsources;
 	size_t			  sources_running;
-	size_t			  outputs_running;
 	struct stats		 *stats;
 	struct event		 *ev_sigterm;
 	struct event		 *ev_sigint;
@@ -231,23 +230,14 @@ static int
 outputs_check(const struct config *conf)
 {
 	struct event_base	*base;
-	struct output		*out;
-	size_t			 i;
-	int			 rc = 0;
+	struct outset		*set;
 
 	if ((base = event_base_new()) == NULL)
 		fatalx("cannot create an event loop");
-	for (i = 0; i < conf->noutputs; i++) {
-		if ((out = output_new(base, &conf->outputs[i])) == NULL) {
-			log_errorx("output \"%s\" cannot be set up",
-			    conf->outputs[i].name);
-			rc = -1;
-			continue;
-		}
-		output_free(out);
-	}
+	set = outset_new(base, conf->outputs, conf->noutputs);
+	outset_free(set);
 	event_base_free(base);
-	return rc;
+	return set != NULL ? 0 : -1;
 }
 
 static void
@@ -329,21 +319,7 @@ heartbeat_cb(evutil_socket_t fd, short ev, void *arg)
 	n.now_ms = now;
 	n.kv = kv;
 	n.nkv = HSS_ARRAY_LEN(kv);
-	for (i = 0; i < d->noutputs; i++)
-		if (!output_congested(d->outputs[i]))
-			output_enqueue_notice(d->outputs[i], &n);
-}
-
-static void
-output_congestion(struct output *out, int congested, void *arg)
-{
-	struct daemon	*d = arg;
-	size_t		 i;
-
-	if (congested || d->stopping)
-		return;
-	for (i = 0; i < d->nsources; i++)
-		source_resume(d->sources[i]);
+	outset_enqueue_notice(d->outputs, &n);
 }
 
 static void
@@ -362,11 +338,8 @@ pipeline_free(struct daemon *d)
 	free(d->sources);
 	d->sources = NULL;
 	d->nsources = 0;
-	for (i = 0; i < d->noutputs; i++)
-		output_free(d->outputs[i]);
-	free(d->outputs);
+	outset_free(d->outputs);
 	d->outputs = NULL;
-	d->noutputs = 0;
 }
 
 /* Every source and output has stopped: exit, or start the new config. */
@@ -396,36 +369,16 @@ pipeline_stopped(struct daemon *d)
 }
 
 static void
-outputs_stopped_cb(evutil_socket_t fd, short ev, void *arg)
+outputs_stopped(void *arg)
 {
 	pipeline_stopped(arg);
-}
-
-/* Deferred: output_shutdown() may call back before it returns. */
-static void
-output_stopped(void *arg)
-{
-	struct daemon	*d = arg;
-
-	if (--d->outputs_running == 0)
-		event_base_once(d->base, -1, EV_TIMEOUT, outputs_stopped_cb, d,
-		    NULL);
 }
 
 static void
 outputs_shutdown(struct daemon *d)
 {
-	size_t	 i;
-
-	d->outputs_running = d->noutputs;
-	if (d->noutputs == 0) {
-		event_base_once(d->base, -1, EV_TIMEOUT, outputs_stopped_cb, d,
-		    NULL);
-		return;
-	}
-	for (i = 0; i < d->noutputs; i++)
-		output_shutdown(d->outputs[i],
-		    STOP_TIMEOUT_MS - SOURCE_STOP_MS - 500, output_stopped, d);
+	outset_shutdown(d->outputs, STOP_TIMEOUT_MS - SOURCE_STOP_MS - 500,
+	    outputs_stopped, d);
 }
 
 static void
@@ -455,32 +408,26 @@ static size_t
 pipeline_start(struct daemon *d)
 {
 	struct source_env	 env;
+	struct output		**outputs;
 	struct cursor_identity	 id;
 	struct cursor		*cur;
 	struct source_config	*sc;
 	enum cursor_open_status	 st;
 	struct buf		 err;
-	size_t			 i, refused = 0;
+	size_t			 i, noutputs, refused = 0;
 
 	buf_init(&err);
-	d->noutputs = d->conf->noutputs;
-	d->outputs = xcalloc(d->noutputs, sizeof(*d->outputs));
-	for (i = 0; i < d->noutputs; i++) {
-		/* Checked by outputs_check(); only a changed file fails here. */
-		if ((d->outputs[i] = output_new(d->base,
-		    &d->conf->outputs[i])) == NULL)
-			fatalx("output \"%s\" cannot be set up",
-			    d->conf->outputs[i].name);
-		output_set_congestion_cb(d->outputs[i], output_congestion, d);
-		output_start(d->outputs[i]);
-	}
+	/* Checked by outputs_check(); only a changed file fails here. */
+	if ((d->outputs = outset_new(d->base, d->conf->outputs,
+	    d->conf->noutputs)) == NULL)
+		fatalx("the outputs cannot be set up");
+	outset_start(d->outputs);
 	d->api = d->api != NULL ? d->api : api_new(d->base);
 
 	memset(&env, 0, sizeof(env));
 	env.base = d->base;
 	env.api = d->api;
 	env.outputs = d->outputs;
-	env.noutputs = d->noutputs;
 	env.once = d->once;
 	env.done = source_done;
 	env.done_arg = d;
@@ -511,8 +458,9 @@ pipeline_start(struct daemon *d)
 		d->sources[d->nsources++] = source_new(&env, sc, cur,
 		    st == CURSOR_RECOVERED);
 	}
+	outputs = outset_outputs(d->outputs, &noutputs);
 	d->stats = stats_new(d->base, d->conf, d->sources, d->nsources,
-	    d->outputs, d->noutputs);
+	    outputs, noutputs);
 	if (d->conf->heartbeat_interval_ms > 0) {
 		struct timeval	 tv;
 
@@ -562,23 +510,20 @@ static void
 once_watch_cb(evutil_socket_t fd, short ev, void *arg)
 {
 	struct daemon	*d = arg;
-	size_t		 i;
+	const char	*name;
+	unsigned	 failures;
 
 	if (d->stopping)
 		return;
-	for (i = 0; i < d->noutputs; i++) {
-		if (output_failures(d->outputs[i]) < ONCE_OUTPUT_ATTEMPTS)
-			continue;
-		log_errorx("--once: output \"%s\" failed %u connection "
-		    "attempts in a row; giving up (what it acknowledged is "
-		    "committed, the rest is fetched again by the next run)",
-		    output_name(d->outputs[i]),
-		    output_failures(d->outputs[i]));
-		d->failed = 1;
-		d->exiting = 1;
-		pipeline_stop(d);
+	name = outset_failing(d->outputs, ONCE_OUTPUT_ATTEMPTS, &failures);
+	if (name == NULL)
 		return;
-	}
+	log_errorx("--once: output \"%s\" failed %u connection attempts in "
+	    "a row; giving up (what it acknowledged is committed, the rest is "
+	    "fetched again by the next run)", name, failures);
+	d->failed = 1;
+	d->exiting = 1;
+	pipeline_stop(d);
 }
 
 static void

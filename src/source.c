@@ -28,6 +28,7 @@
 #include "idset.h"
 #include "log.h"
 #include "output.h"
+#include "outset.h"
 #include "source.h"
 #include "util.h"
 #include "window.h"
@@ -83,8 +84,8 @@ struct source {
 	uint64_t		 sent_in_window;	/* not yet committed */
 	uint64_t		 unsaved;	/* sent since the last save */
 	int64_t			 ckpt_next;	/* no checkpoint before (mono) */
-	uint64_t		*last_seq;	/* per output, this window */
-	size_t			 acks_pending;
+	struct outset_ticket	*ticket;	/* this window's messages */
+	int			 acks_pending;	/* waiting for the ticket */
 	int			 window_read;	/* all sub-windows read */
 
 	int			 attempt;	/* consecutive failures */
@@ -199,8 +200,6 @@ done_cb(evutil_socket_t fd, short ev, void *arg)
 static void
 source_finish(struct source *s, int failed)
 {
-	size_t	 i;
-
 	if (s->state == SOURCE_DONE)
 		return;
 	s->failed |= failed;
@@ -208,8 +207,7 @@ source_finish(struct source *s, int failed)
 		api_call_cancel(s->call);
 		s->call = NULL;
 	}
-	for (i = 0; i < s->env.noutputs; i++)
-		output_cancel_waiters(s->env.outputs[i], s);
+	outset_cancel(s->env.outputs, s);
 	evtimer_del(s->timer);
 	evtimer_del(s->stop_timer);
 	evtimer_del(s->ckpt_timer);
@@ -236,17 +234,6 @@ source_arm(struct source *s, int64_t ms, enum source_state state)
 	arm_ms(s->timer, ms);
 }
 
-static int
-outputs_congested(const struct source *s)
-{
-	size_t	 i;
-
-	for (i = 0; i < s->env.noutputs; i++)
-		if (output_congested(s->env.outputs[i]))
-			return 1;
-	return 0;
-}
-
 /* Begin reading s->cur from offset 0 (a first read or a re-read). */
 static void
 source_start_pass(struct source *s)
@@ -264,7 +251,6 @@ static void
 source_next_window(struct source *s)
 {
 	int64_t	 now = time_now_ms(), end, wait;
-	size_t	 i;
 
 	end = cursor_end(s->cursor);
 	if (end == 0)
@@ -281,8 +267,7 @@ source_next_window(struct source *s)
 	s->sent_in_window = 0;
 	s->unsaved = 0;
 	s->window_read = 0;
-	for (i = 0; i < s->env.noutputs; i++)
-		s->last_seq[i] = 0;
+	outset_ticket_clear(s->ticket);
 	source_start_pass(s);
 	log_debug("source \"%s\": window %s%s", s->conf->name,
 	    window_str(&s->win), s->win.catching_up ? " (catching up)" : "");
@@ -300,18 +285,25 @@ add_param(struct kv *q, size_t *n, const char *key, char *value)
 static void	api_done(const struct api_result *, void *);
 
 static void
+drained_cb(void *arg)
+{
+	source_resume(arg);
+}
+
+static void
 source_fetch(struct source *s)
 {
 	struct kv	*q;
 	char		 begin[24], end[24], offset[24], limit[24];
 	size_t		 n = 0, i;
 
-	if (outputs_congested(s)) {
+	if (outset_congested(s->env.outputs)) {
 		if (s->state != SOURCE_PAUSED)
 			log_debug("source \"%s\": an output is congested; "
 			    "pausing", s->conf->name);
 		s->state = SOURCE_PAUSED;
 		/* source_resume() wakes us; the timer is a safety net. */
+		outset_when_drained(s->env.outputs, drained_cb, s);
 		source_arm(s, 5000, SOURCE_PAUSED);
 		return;
 	}
@@ -409,11 +401,8 @@ check_clock(struct source *s, int64_t server_ms)
 static void
 deliver(struct source *s, const struct hss_event *ev)
 {
-	size_t	 i;
-
-	for (i = 0; i < s->env.noutputs; i++)
-		s->st.truncated += (uint64_t)output_enqueue_event(
-		    s->env.outputs[i], ev, &s->origin, &s->last_seq[i]);
+	s->st.truncated += outset_enqueue_event(s->env.outputs, ev, &s->origin,
+	    s->ticket);
 	cursor_add(s->cursor, ev->event_id, ev->occur_time);
 	s->st.sent++;
 	s->sent_in_window++;
@@ -635,24 +624,22 @@ ack_cb(void *arg)
 {
 	struct source	*s = arg;
 
-	if (s->acks_pending > 0 && --s->acks_pending == 0)
+	if (s->acks_pending) {
+		s->acks_pending = 0;
 		source_commit(s);
+	}
 }
 
 /* Wait for every output to acknowledge what this window handed to it. */
 static void
 source_wait_acks(struct source *s)
 {
-	size_t	 i;
-
-	s->acks_pending = 1;	/* held until every waiter is registered */
-	for (i = 0; i < s->env.noutputs; i++) {
-		if (s->last_seq[i] == 0)
-			continue;
-		s->acks_pending++;
-		output_when_acked(s->env.outputs[i], s->last_seq[i], ack_cb, s);
+	if (outset_ticket_empty(s->ticket)) {
+		source_commit(s);
+		return;
 	}
-	ack_cb(s);
+	s->acks_pending = 1;
+	outset_when_acked(s->env.outputs, s->ticket, ack_cb, s);
 }
 
 static void
@@ -733,7 +720,6 @@ ckpt_cb(evutil_socket_t fd, short ev, void *arg)
 {
 	struct source	*s = arg;
 	int64_t		 now = time_mono_ms(), took;
-	size_t		 i;
 	int		 rc;
 
 	if (s->unsaved == 0 || (s->state != SOURCE_FETCHING &&
@@ -743,11 +729,9 @@ ckpt_cb(evutil_socket_t fd, short ev, void *arg)
 		arm_ms(s->ckpt_timer, s->ckpt_next - now);
 		return;
 	}
-	for (i = 0; i < s->env.noutputs; i++) {
-		if (s->last_seq[i] > output_acked_seq(s->env.outputs[i])) {
-			arm_ms(s->ckpt_timer, CKPT_POLL_MS);
-			return;
-		}
+	if (!outset_acked(s->env.outputs, s->ticket)) {
+		arm_ms(s->ckpt_timer, CKPT_POLL_MS);
+		return;
 	}
 	s->unsaved = 0;
 	buf_reset(&s->err);
@@ -808,7 +792,7 @@ source_new(const struct source_env *env, const struct source_config *conf,
 	s->stop_timer = evtimer_new(env->base, stop_timeout_cb, s);
 	s->ckpt_timer = evtimer_new(env->base, ckpt_cb, s);
 	s->seen = idset_new();
-	s->last_seq = xcalloc(env->noutputs, sizeof(*s->last_seq));
+	s->ticket = outset_ticket_new(env->outputs);
 	s->state = SOURCE_IDLE;
 	buf_init(&s->msg);
 	buf_init(&s->err);
@@ -818,21 +802,18 @@ source_new(const struct source_env *env, const struct source_config *conf,
 void
 source_free(struct source *s)
 {
-	size_t	 i;
-
 	if (s == NULL)
 		return;
 	if (s->call != NULL)
 		api_call_cancel(s->call);
-	for (i = 0; i < s->env.noutputs; i++)
-		output_cancel_waiters(s->env.outputs[i], s);
+	outset_cancel(s->env.outputs, s);
 	event_free(s->timer);
 	event_free(s->stop_timer);
 	event_free(s->ckpt_timer);
 	event_page_clear(&s->page);
 	idset_free(s->seen);
 	cursor_free(s->cursor);
-	free(s->last_seq);
+	outset_ticket_free(s->ticket);
 	free(s->last_error);
 	buf_free(&s->msg);
 	buf_free(&s->err);
@@ -853,7 +834,7 @@ source_start(struct source *s)
 void
 source_resume(struct source *s)
 {
-	if (s->state == SOURCE_PAUSED && !outputs_congested(s)) {
+	if (s->state == SOURCE_PAUSED && !outset_congested(s->env.outputs)) {
 		log_debug("source \"%s\": outputs drained; resuming",
 		    s->conf->name);
 		source_arm(s, 0, SOURCE_PAUSED);
@@ -865,8 +846,6 @@ source_stop(struct source *s)
 {
 	enum source_state	 was = s->state;
 	struct timeval		 tv;
-	size_t			 i;
-	int			 any = 0;
 
 	if (was == SOURCE_DONE || was == SOURCE_STOPPING)
 		return;
@@ -876,17 +855,14 @@ source_stop(struct source *s)
 		s->call = NULL;
 	}
 	s->state = SOURCE_STOPPING;
-	for (i = 0; i < s->env.noutputs; i++)
-		any |= s->last_seq[i] != 0;
-	if (!any && !s->window_read) {
+	if (outset_ticket_empty(s->ticket) && !s->window_read) {
 		source_finish(s, 0);
 		return;
 	}
 	if (was != SOURCE_WAIT_ACK)
 		s->window_read = 0;
 	else
-		for (i = 0; i < s->env.noutputs; i++)
-			output_cancel_waiters(s->env.outputs[i], s);
+		outset_cancel(s->env.outputs, s);
 	tv.tv_sec = STOP_WAIT_MS / 1000;
 	tv.tv_usec = 0;
 	evtimer_add(s->stop_timer, &tv);

@@ -13,7 +13,7 @@
 struct event_base;
 struct api;
 struct cursor;
-struct output;
+struct outset;
 struct source;
 struct source_config;
 
@@ -21,8 +21,7 @@ struct source_config;
 struct source_env {
 	struct event_base	 *base;
 	struct api		 *api;
-	struct output		**outputs;
-	size_t			  noutputs;
+	struct outset		 *outputs;
 	int			  once;		/* --once: stop when caught up */
 	/* Called once when a source stops (--once done, stopped, failed). */
 	void			(*done)(struct source *, int failed, void *);
@@ -56,7 +55,7 @@ struct source	*source_new(const struct source_env *,
 void		 source_free(struct source *);
 const char	*source_name(const struct source *);
 void		 source_start(struct source *);
-/* An output's congestion cleared: fetch again if the source was paused. */
+/* The outputs' congestion cleared: fetch again if the source was paused. */
 void		 source_resume(struct source *);
 /*
  * Stop: cancel the in-flight request (the cursor has not moved, so nothing

@@ -1,0 +1,88 @@
+/*
+ * outset.c: the set of outputs, where the fan-out happens once. Sources
+ * and main talk to the set, never to each output:
+ *  - outset_enqueue_event() hands one event to every output (each formats,
+ *    numbers and queues it) and extends a ticket to cover it;
+ *  - outset_enqueue_notice() hands a notice (heartbeat) to every output
+ *    that is not congested; notices are never waited for;
+ *  - outset_when_acked(ticket) calls back once every output acknowledged
+ *    every message the ticket covers; outset_acked() asks the same now;
+ *  - outset_congested() is true while any output is congested;
+ *    outset_when_drained() calls back once none is.
+ */
+#ifndef HSS_OUTSET_H
+#define HSS_OUTSET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct event_base;
+struct hss_event;
+struct output;
+struct output_config;
+struct output_notice;
+struct output_origin;
+struct outset;
+struct outset_ticket;
+
+typedef void (*outset_cb)(void *arg);
+
+/* One output per config entry; NULL when one cannot be set up (logged). */
+struct outset	*outset_new(struct event_base *, const struct output_config *,
+		    size_t);
+void		 outset_free(struct outset *);
+void		 outset_start(struct outset *);
+/* The outputs, for their counters (stats, metrics, health). */
+struct output	**outset_outputs(const struct outset *, size_t *);
+
+/*
+ * A ticket covers messages enqueued through it, in every output (a source
+ * holds one per window). An empty ticket covers nothing.
+ */
+struct outset_ticket *outset_ticket_new(const struct outset *);
+void		 outset_ticket_free(struct outset_ticket *);
+void		 outset_ticket_clear(struct outset_ticket *);
+int		 outset_ticket_empty(const struct outset_ticket *);
+
+/*
+ * Queue ev in every output and extend t to cover it. Returns the number of
+ * outputs whose message was cut to max_message_size.
+ */
+unsigned	 outset_enqueue_event(struct outset *, const struct hss_event *,
+		    const struct output_origin *, struct outset_ticket *);
+/* Queue a notice in every output that is not congested. */
+void		 outset_enqueue_notice(struct outset *,
+		    const struct output_notice *);
+
+/* Every message t covers is acknowledged by its output. */
+int		 outset_acked(const struct outset *,
+		    const struct outset_ticket *);
+/*
+ * Call cb(arg) once every message t covers (as it is now) is acknowledged.
+ * Deferred to the event loop, never called from inside this function.
+ */
+void		 outset_when_acked(struct outset *, const struct outset_ticket *,
+		    outset_cb, void *arg);
+int		 outset_congested(const struct outset *);
+/*
+ * Call cb(arg) once, when no output is congested any more (registering the
+ * same cb and arg again while waiting is a no-op).
+ */
+void		 outset_when_drained(struct outset *, outset_cb, void *arg);
+/* Forget every callback registered with arg (its owner goes away). */
+void		 outset_cancel(struct outset *, void *arg);
+
+/*
+ * The first output whose connection attempts failed at least min times in
+ * a row, with that count; NULL when none.
+ */
+const char	*outset_failing(const struct outset *, unsigned min,
+		    unsigned *failures);
+/*
+ * Shut every output down (output_shutdown(), each within timeout_ms) and
+ * call cb(arg) from the loop once all of them are done.
+ */
+void		 outset_shutdown(struct outset *, int64_t timeout_ms, outset_cb,
+		    void *arg);
+
+#endif
