@@ -67,6 +67,7 @@
 #include "config.h"
 #include "event.h"
 #include "format.h"
+#include "format_util.h"
 #include "util.h"
 
 #define CEF_NPAIRS	40

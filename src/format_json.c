@@ -19,6 +19,7 @@
 #include "config.h"
 #include "event.h"
 #include "format.h"
+#include "format_util.h"
 #include "util.h"
 
 int

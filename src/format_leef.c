@@ -39,6 +39,7 @@
 #include "config.h"
 #include "event.h"
 #include "format.h"
+#include "format_util.h"
 #include "util.h"
 
 #define LEEF_NPAIRS	48

@@ -41,6 +41,7 @@
 #include "config.h"
 #include "event.h"
 #include "format.h"
+#include "format_util.h"
 #include "util.h"
 
 #define BOM		"\xEF\xBB\xBF"

@@ -31,6 +31,7 @@
 #include "config.h"
 #include "event.h"
 #include "format.h"
+#include "format_util.h"
 #include "format_fixture.h"
 #include "util.h"
 

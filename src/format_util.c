@@ -1,0 +1,426 @@
+/*
+ * format_util.c: what the four formats share: severity mappings, UTF-8
+ * checking, table-driven escaping, the RFC 5424 header, the compact JSON
+ * serialiser and the key/value pair writer of CEF and LEEF. Calls nothing
+ * of the formats themselves.
+ *
+ * The JSON serialiser is ours rather than cJSON_PrintUnformatted() so that
+ * it writes into the caller's buffer without allocating and guarantees:
+ * no raw control character (C0, DEL, U+2028/U+2029 are escaped), invalid
+ * UTF-8 -> U+FFFD, non-finite numbers -> null. Numbers: cJSON keeps only a
+ * double, so an integral value below 1e17 is written as an integer (exact
+ * up to 2^53; larger integers were already rounded by the parse), any other
+ * value with the shortest of %.15g / %.17g that reads back to the same
+ * double.
+ */
+#include "autoconf.h"
+
+#include <sys/socket.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "config.h"
+#include "event.h"
+#include "format.h"
+#include "format_util.h"
+#include "util.h"
+
+#define JSON_DEPTH_MAX	1000
+#define UTF8_REPLACEMENT "\xEF\xBF\xBD"
+
+static const struct {
+	const char	*name;
+	int		 syslog;
+	int		 cef;
+} severities[] = {
+	{ "Critical", 2, 10 },
+	{ "High", 3, 8 },
+	{ "Medium", 4, 5 },
+	{ "Low", 5, 3 },
+	{ "Security", 6, 1 },
+};
+
+int
+format_syslog_severity(const char *s)
+{
+	size_t	 i;
+
+	for (i = 0; s != NULL && i < HSS_ARRAY_LEN(severities); i++)
+		if (strcmp(s, severities[i].name) == 0)
+			return severities[i].syslog;
+	return 5;
+}
+
+int
+format_cef_severity(const char *s)
+{
+	size_t	 i;
+
+	for (i = 0; s != NULL && i < HSS_ARRAY_LEN(severities); i++)
+		if (strcmp(s, severities[i].name) == 0)
+			return severities[i].cef;
+	return 3;
+}
+
+/* Strict UTF-8 (RFC 3629): no overlong forms, surrogates or > U+10FFFF. */
+size_t
+format_utf8_len(const unsigned char *p)
+{
+	unsigned char	 c = p[0], lo = 0x80, hi = 0xBF;
+	size_t		 n, i;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xC2 && c <= 0xDF)
+		n = 2;
+	else if (c >= 0xE0 && c <= 0xEF) {
+		n = 3;
+		if (c == 0xE0)
+			lo = 0xA0;
+		else if (c == 0xED)
+			hi = 0x9F;
+	} else if (c >= 0xF0 && c <= 0xF4) {
+		n = 4;
+		if (c == 0xF0)
+			lo = 0x90;
+		else if (c == 0xF4)
+			hi = 0x8F;
+	} else
+		return 0;
+	if (p[1] < lo || p[1] > hi)
+		return 0;
+	for (i = 2; i < n; i++)
+		if (p[i] < 0x80 || p[i] > 0xBF)
+			return 0;
+	return n;
+}
+
+int
+format_escape(struct buf *b, const char *s, size_t maxin, size_t maxout,
+    const char *const *map)
+{
+	const unsigned char	*p = (const unsigned char *)s, *run = p;
+	const char		*rep;
+	size_t			 in = 0, out = 0, ulen, rlen, ilen;
+	int			 cut = 0;
+
+	for (; *p != '\0'; p += ulen) {
+		rep = NULL;
+		if (*p < 0x80) {
+			ulen = ilen = 1;
+			rep = map[*p];
+		} else if ((ulen = format_utf8_len(p)) == 0) {
+			ulen = 1;
+			ilen = 3;
+			rep = UTF8_REPLACEMENT;
+		} else
+			ilen = ulen;
+		rlen = rep == NULL ? ulen : strlen(rep);
+		if (in + ilen > maxin || out + rlen > maxout) {
+			cut = 1;
+			break;
+		}
+		in += ilen;
+		out += rlen;
+		if (rep != NULL) {
+			buf_add(b, run, (size_t)(p - run));
+			buf_add(b, rep, rlen);
+			run = p + ulen;
+		}
+	}
+	buf_add(b, run, (size_t)(p - run));
+	return cut;
+}
+
+void
+format_printascii(struct buf *b, const char *s, size_t max, const char *except)
+{
+	const unsigned char	*p = (const unsigned char *)s;
+	size_t			 n = 0, ulen;
+
+	for (; p != NULL && *p != '\0' && n < max; p += ulen, n++) {
+		if ((ulen = format_utf8_len(p)) == 0)
+			ulen = 1;
+		if (*p >= 33 && *p <= 126 &&
+		    (except == NULL || strchr(except, *p) == NULL))
+			buf_addc(b, (char)*p);
+		else
+			buf_addc(b, '_');
+	}
+	if (n == 0)
+		buf_addc(b, '-');
+}
+
+void
+format_syslog_header(struct buf *b, const struct format_ctx *ctx, int sev,
+    int64_t ms, const char *msgid)
+{
+	const struct output_config	*out = ctx->out;
+	char				 ts[64];
+	int				 fac;
+
+	fac = out->facility >= 0 && out->facility <= 23 ? out->facility : 16;
+	time_format_iso(ms, ts, sizeof(ts));
+	buf_printf(b, "<%d>1 %s ", fac * 8 + sev, ts);
+	format_printascii(b, ctx->hostname != NULL ? ctx->hostname :
+	    out->hostname, 255, NULL);
+	buf_addc(b, ' ');
+	format_printascii(b, out->app_name != NULL ? out->app_name :
+	    PACKAGE_NAME, 48, NULL);
+	if (ctx->pid > 0)
+		buf_printf(b, " %d ", ctx->pid);
+	else
+		buf_adds(b, " - ");
+	format_printascii(b, msgid, 32, NULL);
+}
+
+const char *
+format_event_class(const struct hss_event *ev, char *tmp, size_t len)
+{
+	if (ev->event_class_id != NULL)
+		return ev->event_class_id;
+	if (ev->has_event_type) {
+		snprintf(tmp, len, "%lld", (long long)ev->event_type);
+		return tmp;
+	}
+	return NULL;
+}
+
+int
+format_ip_family(const char *s)
+{
+	unsigned char	 a[sizeof(struct in6_addr)];
+
+	if (s == NULL)
+		return 0;
+	if (inet_pton(AF_INET, s, a) == 1)
+		return 4;
+	if (inet_pton(AF_INET6, s, a) == 1)
+		return 6;
+	return 0;
+}
+
+void
+format_json_string(struct buf *b, const char *s)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	const unsigned char	*p = (const unsigned char *)s, *run;
+	char			 esc[8];
+	const char		*rep;
+	size_t			 ulen;
+
+	buf_addc(b, '"');
+	for (run = p; *p != '\0'; p += ulen) {
+		rep = NULL;
+		ulen = 1;
+		if (*p < 0x80) {
+			if (*p == '"')
+				rep = "\\\"";
+			else if (*p == '\\')
+				rep = "\\\\";
+			else if (*p == '\n')
+				rep = "\\n";
+			else if (*p == '\r')
+				rep = "\\r";
+			else if (*p == '\t')
+				rep = "\\t";
+			else if (*p < 0x20 || *p == 0x7f) {
+				memcpy(esc, "\\u00", 4);
+				esc[4] = hex[*p >> 4];
+				esc[5] = hex[*p & 0xf];
+				esc[6] = '\0';
+				rep = esc;
+			}
+		} else if ((ulen = format_utf8_len(p)) == 0) {
+			ulen = 1;
+			rep = UTF8_REPLACEMENT;
+		} else if (ulen == 3 && p[0] == 0xE2 && p[1] == 0x80 &&
+		    (p[2] == 0xA8 || p[2] == 0xA9))
+			rep = p[2] == 0xA8 ? "\\u2028" : "\\u2029";
+		if (rep != NULL) {
+			buf_add(b, run, (size_t)(p - run));
+			buf_adds(b, rep);
+			run = p + ulen;
+		}
+	}
+	buf_add(b, run, (size_t)(p - run));
+	buf_addc(b, '"');
+}
+
+void
+format_json_number(struct buf *b, double d)
+{
+	char	 tmp[64], *c;
+
+	if (!isfinite(d)) {
+		buf_adds(b, "null");
+		return;
+	}
+	if (d == trunc(d) && fabs(d) < 1e17)
+		snprintf(tmp, sizeof(tmp), "%.0f", d);
+	else {
+		snprintf(tmp, sizeof(tmp), "%.15g", d);
+		if (strtod(tmp, NULL) != d)
+			snprintf(tmp, sizeof(tmp), "%.17g", d);
+	}
+	if ((c = strchr(tmp, ',')) != NULL)	/* a decimal-comma locale */
+		*c = '.';
+	buf_adds(b, tmp);
+}
+
+void
+format_json_value(struct buf *b, const cJSON *j, int depth)
+{
+	const cJSON	*c;
+
+	if (depth > JSON_DEPTH_MAX) {
+		buf_adds(b, "null");
+		return;
+	}
+	if (cJSON_IsString(j))
+		format_json_string(b, j->valuestring);
+	else if (cJSON_IsNumber(j))
+		format_json_number(b, j->valuedouble);
+	else if (cJSON_IsTrue(j))
+		buf_adds(b, "true");
+	else if (cJSON_IsFalse(j))
+		buf_adds(b, "false");
+	else if (cJSON_IsArray(j)) {
+		buf_addc(b, '[');
+		for (c = j->child; c != NULL; c = c->next) {
+			if (c != j->child)
+				buf_addc(b, ',');
+			format_json_value(b, c, depth + 1);
+		}
+		buf_addc(b, ']');
+	} else if (cJSON_IsObject(j)) {
+		buf_addc(b, '{');
+		for (c = j->child; c != NULL; c = c->next) {
+			if (c != j->child)
+				buf_addc(b, ',');
+			format_json_string(b, c->string != NULL ? c->string :
+			    "");
+			buf_addc(b, ':');
+			format_json_value(b, c, depth + 1);
+		}
+		buf_addc(b, '}');
+	} else
+		buf_adds(b, "null");
+}
+
+static void
+json_member(struct buf *b, int *first, const char *key, const char *val)
+{
+	if (val == NULL)
+		return;
+	if (!*first)
+		buf_addc(b, ',');
+	*first = 0;
+	format_json_string(b, key);
+	buf_addc(b, ':');
+	format_json_string(b, val);
+}
+
+void
+format_json_hss(struct buf *b, const struct format_ctx *ctx,
+    size_t original_size)
+{
+	int	 first = 1;
+
+	buf_addc(b, '{');
+	json_member(b, &first, "source", ctx->source_name);
+	json_member(b, &first, "region", ctx->region);
+	json_member(b, &first, "project_id", ctx->project_id);
+	json_member(b, &first, "category", ctx->category);
+	json_member(b, &first, "forwarder_version", PACKAGE_VERSION);
+	if (original_size > 0)
+		buf_printf(b, ",\"truncated\":true,\"original_size\":%zu",
+		    original_size);
+	buf_addc(b, '}');
+}
+
+void
+format_json_stub(struct buf *b, const struct hss_event *ev,
+    const struct format_ctx *ctx, size_t original_size)
+{
+	buf_adds(b, "{\"event_id\":");
+	format_json_string(b, ev->event_id);
+	buf_printf(b, ",\"occur_time\":%lld,\"_hss\":",
+	    (long long)ev->occur_time);
+	format_json_hss(b, ctx, original_size);
+	buf_addc(b, '}');
+}
+
+/* Write one pair; returns 1 when its value came out empty. */
+static int
+pair_write(struct buf *b, const struct format_pair *p, char sep,
+    const char *const *map, size_t maxout, int *cut)
+{
+	size_t	 vstart;
+
+	if (p->label_key != NULL)
+		buf_printf(b, "%s=%s%c", p->label_key, p->label, sep);
+	buf_adds(b, p->key);
+	buf_addc(b, '=');
+	vstart = b->len;
+	switch (p->kind) {
+	case PAIR_STR:
+		*cut = format_escape(b, p->s, p->max, maxout, map);
+		break;
+	case PAIR_NUM:
+		buf_printf(b, "%lld", (long long)p->n);
+		break;
+	case PAIR_LIT:
+		buf_adds(b, p->s);
+		break;
+	}
+	return b->len == vstart;
+}
+
+int
+format_pairs(struct buf *b, const struct format_pair *pairs, size_t n,
+    char sep, const char *const *map, size_t msgstart, size_t max)
+{
+	size_t	 i, start, prefix, used;
+	int	 cut, any = 0;
+
+	for (i = 0; i < n; i++) {
+		start = b->len;
+		if (any)
+			buf_addc(b, sep);
+		cut = 0;
+		if (pair_write(b, &pairs[i], sep, map, SIZE_MAX, &cut)) {
+			buf_truncate(b, start);
+			continue;
+		}
+		if (max == 0 || b->len - msgstart <= max) {
+			any = 1;
+			continue;
+		}
+		/* Does not fit: keep what fits of a string value. */
+		buf_truncate(b, start);
+		if (pairs[i].kind != PAIR_STR)
+			return 1;
+		prefix = (any ? 1 : 0) + strlen(pairs[i].key) + 1;
+		if (pairs[i].label_key != NULL)
+			prefix += strlen(pairs[i].label_key) +
+			    strlen(pairs[i].label) + 2;
+		used = b->len - msgstart + prefix;
+		if (used < max) {
+			if (any)
+				buf_addc(b, sep);
+			if (pair_write(b, &pairs[i], sep, map, max - used,
+			    &cut) || b->len - msgstart > max)
+				buf_truncate(b, start);
+		}
+		return 1;
+	}
+	return 0;
+}
