@@ -50,12 +50,6 @@ struct credentials {
 	struct secret		 token;		/* token method */
 };
 
-/* One query parameter; arrays are repeated keys, in config order. */
-struct kv {
-	char	*key;
-	char	*value;
-};
-
 enum source_category {
 	CATEGORY_HOST,
 	CATEGORY_CONTAINER,

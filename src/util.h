@@ -21,6 +21,13 @@ char	*xvasprintf(const char *, va_list) __attribute__((format(printf, 1, 0)));
 /* Wipe a secret string (OPENSSL_cleanse) and free it; NULL is a no-op. */
 void	 secret_free(char *);
 
+/* A key and its value: query parameters (repeated keys for arrays, in
+ * config order), headers to sign, heartbeat counters. */
+struct kv {
+	char	*key;
+	char	*value;
+};
+
 /* Growable buffer; data is always NUL-terminated after buf_* calls. */
 struct buf {
 	char	*data;
