@@ -25,7 +25,6 @@
 #include <unistd.h>
 
 #include <openssl/crypto.h>
-#include <openssl/ssl.h>
 #include <yaml.h>
 
 #include "config.h"
@@ -1420,7 +1419,7 @@ output_defaults(struct output_config *out)
 
 	memset(out, 0, sizeof(*out));
 	out->tls.verify = 1;
-	out->tls.min_version = TLS1_2_VERSION;
+	out->tls.min_version = CONFIG_TLS1_2;
 	out->facility = 20;	/* local4 */
 	out->app_name = xstrdup("hss-forwarder");
 	out->sd_id = xstrdup("hss@32473");
@@ -1462,8 +1461,8 @@ parse_tls(struct ctx *c, const yaml_node_t *n, struct output_config *out)
 	}
 	if (get_enum(c, n, "min_version", tls_version_names,
 	    HSS_ARRAY_LEN(tls_version_names), &i) == 1)
-		out->tls.min_version = i == 0 ? TLS1_2_VERSION :
-		    TLS1_3_VERSION;
+		out->tls.min_version = i == 0 ? CONFIG_TLS1_2 :
+		    CONFIG_TLS1_3;
 }
 
 static void

@@ -17,6 +17,11 @@
 #define CONFIG_DEFAULT_PATH	SYSCONFDIR "/hss-forwarder/hss-forwarder.yaml"
 #define CONFIG_DEFAULT_STATEDIR	LOCALSTATEDIR "/lib/hss-forwarder"
 
+/* TLS protocol versions as on the wire (RFC 8446 4.2.1), as OpenSSL's
+ * TLS1_2_VERSION and TLS1_3_VERSION. */
+#define CONFIG_TLS1_2		0x0303
+#define CONFIG_TLS1_3		0x0304
+
 enum cred_method {
 	CRED_AKSK,
 	CRED_PASSWORD,
@@ -104,7 +109,7 @@ struct output_tls {
 	char	*key_file;
 	char	*server_name;	/* default: host of address */
 	int	 verify;	/* default 1 */
-	int	 min_version;	/* TLS1_2_VERSION or TLS1_3_VERSION */
+	int	 min_version;	/* CONFIG_TLS1_2 or CONFIG_TLS1_3 */
 };
 
 struct output_config {

@@ -55,6 +55,9 @@
 #include "output.h"
 #include "util.h"
 
+_Static_assert(CONFIG_TLS1_2 == TLS1_2_VERSION &&
+    CONFIG_TLS1_3 == TLS1_3_VERSION, "tls.min_version is OpenSSL's");
+
 #define DEFAULT_MAX_MESSAGE	65536
 #define UDP_MAX_MESSAGE		65000
 #define WIRE_HIGH		(256 * 1024)	/* framed, not yet written */
