@@ -1,7 +1,7 @@
 /*
  * The per-source state machine (DESIGN.md sections 5 to 7):
  *
- *   plan window -> [bisect] -> page 0 .. n -> completeness check
+ *   plan window -> [split] -> page 0 .. n -> completeness check
  *        ^                         |  (re-read the window up to 3 times)
  *        |                         v
  *     commit <- wait for every output's acknowledgement
@@ -498,7 +498,7 @@ process_page(struct source *s, const struct api_result *res)
 static int
 source_split(struct source *s, int pass)
 {
-	int64_t	 len = s->cur.end - s->cur.begin, k, i, b, e;
+	int64_t	 len = s->cur.end - s->cur.begin, k, i;
 
 	k = (s->total * 4 / 3) / s->conf->page_size + 1;
 	if (s->total > OFFSET_MAX)
@@ -510,11 +510,7 @@ source_split(struct source *s, int pass)
 	if (k < 2 || s->npending + k > MAX_SUBWINDOWS)
 		return 0;
 	for (i = k - 1; i >= 0; i--) {
-		b = s->cur.begin + len * i / k;
-		e = i == k - 1 ? s->cur.end : s->cur.begin + len * (i + 1) / k + 1;
-		s->pending[s->npending].w = s->cur;
-		s->pending[s->npending].w.begin = b;
-		s->pending[s->npending].w.end = e;
+		window_split(&s->cur, k, i, &s->pending[s->npending].w);
 		s->pending[s->npending].pass = pass;
 		s->npending++;
 	}

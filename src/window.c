@@ -88,19 +88,15 @@ window_next(int64_t cursor_end, int64_t now, const struct window_params *p,
 }
 
 int
-window_bisect(const struct window *w, struct window *first,
-    struct window *second)
+window_split(const struct window *w, int64_t k, int64_t i,
+    struct window *part)
 {
-	int64_t	 mid;
+	int64_t	 len = w->end - w->begin;
 
-	if (w->end - w->begin < 3)
+	if (k < 2 || len < k + 1 || i < 0 || i >= k)
 		return -1;
-	mid = w->begin + (w->end - w->begin) / 2;
-	first->begin = w->begin;
-	first->end = mid + 1;
-	first->catching_up = 1;
-	second->begin = mid;
-	second->end = w->end;
-	second->catching_up = w->catching_up;
+	part->begin = w->begin + len * i / k;
+	part->end = i == k - 1 ? w->end : w->begin + len * (i + 1) / k + 1;
+	part->catching_up = i == k - 1 ? w->catching_up : 1;
 	return 0;
 }

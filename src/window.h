@@ -61,13 +61,15 @@ int	window_next(int64_t cursor_end, int64_t now,
 	    const struct window_params *, struct window *w, int64_t *wait_ms);
 
 /*
- * Split w in two overlapping halves [begin, mid + 1] and [mid, end] (for a
- * window whose matches need offset past 2,000,000); the overlap keeps every
- * millisecond in a half whatever the API's inclusivity. Returns 0, or -1 if
- * w is too short to split (end - begin < 3 ms).
+ * Part i (0 .. k-1) of w cut in k parts of equal length, each but the last
+ * one millisecond longer so that neighbours overlap and every millisecond
+ * is in a part whatever the API's inclusivity; every part but the last is
+ * catching up. Returns 0, or -1 when w is too short for k parts of at least
+ * 2 ms (end - begin < k + 1) or k < 2. For k = 2: the halves
+ * [begin, mid + 1] and [mid, end].
  */
-int	window_bisect(const struct window *w, struct window *first,
-	    struct window *second);
+int	window_split(const struct window *w, int64_t k, int64_t i,
+	    struct window *part);
 
 /*
  * The virtual "previous end" of the first window ever: now - backfill; after

@@ -248,6 +248,17 @@ test_clock_back_and_forth(void **state)
 	assert_int_equal(w.end, T + 90 * S);
 }
 
+/* Halves by the one splitter (what source.c does with k = 2). */
+static int
+window_bisect(const struct window *w, struct window *first,
+    struct window *second)
+{
+	if (window_split(w, 2, 0, first) == -1 ||
+	    window_split(w, 2, 1, second) == -1)
+		return -1;
+	return 0;
+}
+
 static void
 test_bisect(void **state)
 {
@@ -274,6 +285,30 @@ test_bisect(void **state)
 	assert_int_equal(window_bisect(&w, &a, &b), -1);
 	w.end = T + 1;
 	assert_int_equal(window_bisect(&w, &a, &b), -1);
+}
+
+/* Three parts: neighbours overlap by 1 ms, only the last keeps the flag. */
+static void
+test_split_three(void **state)
+{
+	struct window	 w = { T, T + 9, 0 }, p;
+
+	(void)state;
+	assert_int_equal(window_split(&w, 3, 0, &p), 0);
+	assert_int_equal(p.begin, T);
+	assert_int_equal(p.end, T + 4);
+	assert_int_equal(p.catching_up, 1);
+	assert_int_equal(window_split(&w, 3, 1, &p), 0);
+	assert_int_equal(p.begin, T + 3);
+	assert_int_equal(p.end, T + 7);
+	assert_int_equal(window_split(&w, 3, 2, &p), 0);
+	assert_int_equal(p.begin, T + 6);
+	assert_int_equal(p.end, T + 9);
+	assert_int_equal(p.catching_up, 0);
+	assert_int_equal(window_split(&w, 3, 3, &p), -1);
+	assert_int_equal(window_split(&w, 1, 0, &p), -1);
+	w.end = T + 3;
+	assert_int_equal(window_split(&w, 3, 0, &p), -1);
 }
 
 /* Bisect a full span down to the end: halves shrink, cover, overlap. */
@@ -342,6 +377,7 @@ main(void)
 		cmocka_unit_test(test_catch_up_7_days),
 		cmocka_unit_test(test_clock_back_and_forth),
 		cmocka_unit_test(test_bisect),
+		cmocka_unit_test(test_split_three),
 		cmocka_unit_test(test_bisect_all_the_way),
 		cmocka_unit_test(test_random_invariants),
 	};
