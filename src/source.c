@@ -138,26 +138,19 @@ source_lag(const struct source *s, int64_t now)
 	return end == 0 || now < end ? 0 : now - end;
 }
 
-/* "2026-11-28T09:00:00.000Z..2026-11-28T10:00:00.000Z" */
-static const char *
-window_str(const struct window *w)
-{
-	static char	 s[80];
-	char		 a[32], b[32];
-
-	time_format_iso(w->begin, a, sizeof(a));
-	time_format_iso(w->end, b, sizeof(b));
-	snprintf(s, sizeof(s), "%s..%s", a, b);
-	return s;
-}
+/*
+ * The text of a window or a duration in a buffer of the caller's block (a
+ * compound literal lives until the end of the enclosing block).
+ */
+#define window_str(w)	window_format((w), (char [WINDOW_STR_MAX]){ 0 }, \
+			    WINDOW_STR_MAX)
+#define delay_str(ms)	duration_str((ms), (char [32]){ 0 }, 32)
 
 static const char *
-delay_str(int64_t ms)
+duration_str(int64_t ms, char *buf, size_t len)
 {
-	static char	 s[32];
-
-	format_duration(ms, s, sizeof(s));
-	return s;
+	format_duration(ms, buf, len);
+	return buf;
 }
 
 static void

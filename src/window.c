@@ -5,7 +5,9 @@
 #include "autoconf.h"
 
 #include <stdint.h>
+#include <stdio.h>
 
+#include "util.h"
 #include "window.h"
 
 static int64_t
@@ -99,4 +101,15 @@ window_split(const struct window *w, int64_t k, int64_t i,
 	part->end = i == k - 1 ? w->end : w->begin + len * (i + 1) / k + 1;
 	part->catching_up = i == k - 1 ? w->catching_up : 1;
 	return 0;
+}
+
+const char *
+window_format(const struct window *w, char *buf, size_t len)
+{
+	char	 a[32], b[32];
+
+	time_format_iso(w->begin, a, sizeof(a));
+	time_format_iso(w->end, b, sizeof(b));
+	snprintf(buf, len, "%s..%s", a, b);
+	return buf;
 }

@@ -13,6 +13,7 @@
 #ifndef HSS_WINDOW_H
 #define HSS_WINDOW_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* The API refuses spans over 2 days. */
@@ -70,6 +71,11 @@ int	window_next(int64_t cursor_end, int64_t now,
  */
 int	window_split(const struct window *w, int64_t k, int64_t i,
 	    struct window *part);
+
+/* "2026-11-28T09:00:00.000Z..2026-11-28T10:00:00.000Z" into buf; returns
+ * buf. */
+#define WINDOW_STR_MAX	80
+const char *window_format(const struct window *, char *buf, size_t len);
 
 /*
  * The virtual "previous end" of the first window ever: now - backfill; after
