@@ -19,7 +19,6 @@
 #include <string.h>
 
 #include <event2/event.h>
-#include <openssl/rand.h>
 
 #include "api.h"
 #include "config.h"
@@ -342,7 +341,7 @@ source_failed_call(struct source *s, const char *what,
 		[FAILURE_INVALID] = 1,
 	};
 	int64_t			 delay;
-	uint32_t		 r = 0;
+	uint32_t		 r;
 	int			 step;
 
 	s->st.errors++;
@@ -358,7 +357,7 @@ source_failed_call(struct source *s, const char *what,
 		source_finish(s, 1);
 		return;
 	}
-	RAND_bytes((unsigned char *)&r, sizeof(r));
+	r = arc4random();
 	step = s->attempt - 1;
 	if (kind == FAILURE_AUTH)
 		step += 4;
