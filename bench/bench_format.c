@@ -96,7 +96,7 @@ big_event(void)
 		cJSON_AddNumberToObject(x, k, i * 1000.5);
 	}
 	cJSON_AddStringToObject(o, "event_details", s.data);
-	ev = hss_event_from_json(o, &err);
+	ev = event_from_json(o, &err);
 	buf_free(&s);
 	buf_free(&err);
 	return ev;

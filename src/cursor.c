@@ -19,7 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <cJSON.h>
+#include <cjson/cJSON.h>
 #include <openssl/evp.h>
 
 #include "cursor.h"

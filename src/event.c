@@ -344,7 +344,7 @@ fill_fields(struct hss_event *ev)
 }
 
 struct hss_event *
-hss_event_from_json(cJSON *obj, struct buf *err)
+event_from_json(cJSON *obj, struct buf *err)
 {
 	struct hss_event	*ev = NULL;
 	const cJSON		*id, *t;
@@ -517,7 +517,7 @@ event_page_parse(const char *body, size_t len, struct event_page *pg,
 		next = item->next;
 		cJSON_DetachItemViaPointer(list, item);
 		buf_reset(&why);
-		if ((ev = hss_event_from_json(item, &why)) != NULL) {
+		if ((ev = event_from_json(item, &why)) != NULL) {
 			pg->events[pg->nevents++] = ev;
 			continue;
 		}

@@ -106,7 +106,7 @@ void		 event_page_clear(struct event_page *);
  * Validate one event object and fill the typed fields. Takes ownership of
  * obj on success and on failure. NULL with a reason in *err.
  */
-struct hss_event *hss_event_from_json(cJSON *, struct buf *);
+struct hss_event *event_from_json(cJSON *, struct buf *);
 void		 hss_event_free(struct hss_event *);
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * test_event: event_page_parse() and hss_event_from_json().
+ * test_event: event_page_parse() and event_from_json().
  *
  * tests/data/event/bad/NAME.json (pages malformed as a whole, or holding
  * malformed events) each have NAME.expected: the exact description of the
@@ -393,10 +393,10 @@ test_from_json(void **state)
 	cJSON			*o;
 
 	buf_init(&err);
-	assert_null(hss_event_from_json(cJSON_CreateString("x"), &err));
+	assert_null(event_from_json(cJSON_CreateString("x"), &err));
 	assert_string_equal(err.data, "event is not an object (string)");
 	buf_reset(&err);
-	assert_null(hss_event_from_json(NULL, &err));
+	assert_null(event_from_json(NULL, &err));
 	assert_string_equal(err.data, "event is not an object (invalid)");
 	buf_reset(&err);
 	o = cJSON_CreateObject();
@@ -404,7 +404,7 @@ test_from_json(void **state)
 	cJSON_AddNumberToObject(o, "occur_time", 1661593036627.0);
 	/* invalid UTF-8 bytes survive into the typed field untouched */
 	cJSON_AddStringToObject(o, "host_name", "h\xff\xfe");
-	ev = hss_event_from_json(o, &err);
+	ev = event_from_json(o, &err);
 	assert_non_null(ev);
 	assert_int_equal(err.len, 0);
 	assert_string_equal(ev->host_name, "h\xff\xfe");

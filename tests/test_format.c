@@ -711,7 +711,7 @@ test_golden(void **state)
 	    "\"host_name\":\"h]\\\"\\\\\",\"private_ip\":\"fe80::1\","
 	    "\"process_info_list\":[{\"process_cmdline\":\"a=b\\tc|d\"}]}");
 	assert_non_null(o);
-	ev2 = hss_event_from_json(o, &err);
+	ev2 = event_from_json(o, &err);
 	assert_non_null(ev2);
 	for (i = 0; i < HSS_ARRAY_LEN(variants); i++) {
 		ctx_reset(variants[i].fmt, variants[i].framing,
@@ -842,7 +842,7 @@ hostile_event(size_t fi, const char *v, const char **ctxval)
 		cJSON_AddStringToObject(o, hfields[fi].key, v);
 	}
 	buf_init(&err);
-	ev = hss_event_from_json(o, &err);
+	ev = event_from_json(o, &err);
 	buf_free(&err);
 	return ev;
 }
