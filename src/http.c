@@ -198,19 +198,18 @@ reset_headers(struct http_xfer *x)
 static size_t
 header_cb(char *p, size_t size, size_t nmemb, void *arg)
 {
-	static const struct {
+	struct http_xfer	*x = arg;
+	const struct {
 		const char	*name;
-		size_t		 off;
+		char		**slot;
 		int		 secret;
 	} wanted[] = {
-		{ "date", offsetof(struct http_xfer, date), 0 },
-		{ "retry-after", offsetof(struct http_xfer, retry_after), 0 },
-		{ "x-request-id", offsetof(struct http_xfer, request_id), 0 },
-		{ "x-subject-token", offsetof(struct http_xfer, subject_token),
-		    1 },
-		{ "content-type", offsetof(struct http_xfer, content_type), 0 },
+		{ "date", &x->date, 0 },
+		{ "retry-after", &x->retry_after, 0 },
+		{ "x-request-id", &x->request_id, 0 },
+		{ "x-subject-token", &x->subject_token, 1 },
+		{ "content-type", &x->content_type, 0 },
 	};
-	struct http_xfer	*x = arg;
 	size_t			 n = size * nmemb, i, k, vlen;
 	const char		*colon, *v;
 
@@ -234,8 +233,7 @@ header_cb(char *p, size_t size, size_t nmemb, void *arg)
 		}
 		while (vlen > 0 && isspace((unsigned char)v[vlen - 1]))
 			vlen--;
-		set_header((char **)(void *)((char *)x + wanted[i].off), v,
-		    vlen, wanted[i].secret);
+		set_header(wanted[i].slot, v, vlen, wanted[i].secret);
 		break;
 	}
 	return n;

@@ -57,14 +57,23 @@ typedef void (*output_ack_cb)(void *arg);
 typedef void (*output_congestion_cb)(struct output *, int congested,
     void *arg);
 
+/*
+ * The counters of an output, one X(field, help) each: the struct and the
+ * metrics (stats.c) are generated from this list.
+ */
+#define OUTPUT_COUNTERS(X)						\
+	X(enqueued, "messages queued")					\
+	X(acked, "messages acknowledged")				\
+	X(truncated, "messages truncated")				\
+	X(resent, "messages sent again after a reconnect")		\
+	X(reconnects, "connections re-established")			\
+	X(connect_failures, "failed connection attempts")		\
+	X(bytes_sent, "bytes written")
+
 struct output_stats {
-	uint64_t	enqueued;	/* messages accepted */
-	uint64_t	acked;		/* messages acknowledged */
-	uint64_t	truncated;	/* cut to max_message_size or datagram */
-	uint64_t	resent;		/* sent again after a reconnect */
-	uint64_t	reconnects;	/* connections established after the first */
-	uint64_t	connect_failures;
-	uint64_t	bytes_sent;
+#define OUTPUT_COUNTER_FIELD(f, help)	uint64_t f;
+	OUTPUT_COUNTERS(OUTPUT_COUNTER_FIELD)
+#undef OUTPUT_COUNTER_FIELD
 	size_t		queue_depth;	/* messages not yet acknowledged */
 	int		connected;
 };

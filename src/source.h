@@ -28,19 +28,28 @@ struct source_env {
 	void			 *done_arg;
 };
 
+/*
+ * The counters of a source, one X(field, help) each: the struct and the
+ * metrics (stats.c) are generated from this list.
+ */
+#define SOURCE_COUNTERS(X)						\
+	X(received, "valid events received from the API")		\
+	X(duplicates, "events dropped as already delivered")		\
+	X(sent, "events handed to the outputs")			\
+	X(committed, "events acknowledged by every output and committed") \
+	X(invalid, "events rejected as malformed")			\
+	X(truncated, "messages cut to max_message_size")		\
+	X(api_calls, "HTTP calls to the API")				\
+	X(throttled, "HTTP 429 answers")				\
+	X(errors, "failed API requests")				\
+	X(rereads, "windows read again for completeness")		\
+	X(incomplete, "windows left incomplete after re-reads")	\
+	X(windows, "windows committed")
+
 struct source_stats {
-	uint64_t	received;	/* valid events in pages */
-	uint64_t	duplicates;	/* dropped by dedupe */
-	uint64_t	sent;		/* handed to the outputs (per event) */
-	uint64_t	committed;	/* acknowledged and committed */
-	uint64_t	invalid;	/* events rejected by the parser */
-	uint64_t	truncated;	/* messages cut to max_message_size */
-	uint64_t	api_calls;
-	uint64_t	throttled;	/* 429s */
-	uint64_t	errors;		/* failed API calls */
-	uint64_t	rereads;	/* windows read again for completeness */
-	uint64_t	incomplete;	/* windows left incomplete after retries */
-	uint64_t	windows;	/* windows committed */
+#define SOURCE_COUNTER_FIELD(f, help)	uint64_t f;
+	SOURCE_COUNTERS(SOURCE_COUNTER_FIELD)
+#undef SOURCE_COUNTER_FIELD
 	int64_t		end;		/* cursor end */
 };
 

@@ -84,70 +84,35 @@ prom_metric(struct buf *b, const char *name, const char *type,
 void
 stats_prometheus(const struct stats *st, struct buf *b)
 {
-	static const struct {
-		const char	*name;
-		const char	*help;
-		size_t		 off;
-	} sc[] = {
-#define SC(f, h) { #f, h, offsetof(struct source_stats, f) }
-		SC(received, "valid events received from the API"),
-		SC(duplicates, "events dropped as already delivered"),
-		SC(sent, "events handed to the outputs"),
-		SC(committed, "events acknowledged by every output and committed"),
-		SC(invalid, "events rejected as malformed"),
-		SC(truncated, "messages cut to max_message_size"),
-		SC(api_calls, "HTTP calls to the API"),
-		SC(throttled, "HTTP 429 answers"),
-		SC(errors, "failed API requests"),
-		SC(rereads, "windows read again for completeness"),
-		SC(incomplete, "windows left incomplete after re-reads"),
-		SC(windows, "windows committed"),
-#undef SC
-	}, oc[] = {
-#define OC(f, h) { #f, h, offsetof(struct output_stats, f) }
-		OC(enqueued, "messages queued"),
-		OC(acked, "messages acknowledged"),
-		OC(truncated, "messages truncated"),
-		OC(resent, "messages sent again after a reconnect"),
-		OC(reconnects, "connections re-established"),
-		OC(connect_failures, "failed connection attempts"),
-		OC(bytes_sent, "bytes written"),
-#undef OC
-	};
 	struct source_stats	 ss;
 	struct output_stats	 os;
 	int64_t			 now = time_now_ms();
-	size_t			 i, j;
-	char			 name[64];
+	size_t			 i;
 
-	for (j = 0; j < HSS_ARRAY_LEN(sc); j++) {
-		snprintf(name, sizeof(name), "source_%s_total", sc[j].name);
-		prom_metric(b, name, "counter", sc[j].help);
-		for (i = 0; i < st->nsources; i++) {
-			source_get_stats(st->sources[i], &ss);
-			buf_printf(b, "hss_forwarder_%s{source=\"%s\"} %" PRIu64
-			    "\n", name, source_name(st->sources[i]),
-			    *(const uint64_t *)(const void *)
-			    ((const char *)&ss + sc[j].off));
-		}
+#define SOURCE_COUNTER(f, help)						\
+	prom_metric(b, "source_" #f "_total", "counter", help);		\
+	for (i = 0; i < st->nsources; i++) {				\
+		source_get_stats(st->sources[i], &ss);			\
+		buf_printf(b, "hss_forwarder_source_" #f "_total{source=\"%s\"} " \
+		    "%" PRIu64 "\n", source_name(st->sources[i]), ss.f);	\
 	}
+	SOURCE_COUNTERS(SOURCE_COUNTER)
+#undef SOURCE_COUNTER
 	prom_metric(b, "source_lag_seconds", "gauge",
 	    "now minus the end of the last committed window");
 	for (i = 0; i < st->nsources; i++)
 		buf_printf(b, "hss_forwarder_source_lag_seconds{source=\"%s\"} "
 		    "%.3f\n", source_name(st->sources[i]),
 		    (double)source_lag(st->sources[i], now) / 1000.0);
-	for (j = 0; j < HSS_ARRAY_LEN(oc); j++) {
-		snprintf(name, sizeof(name), "output_%s_total", oc[j].name);
-		prom_metric(b, name, "counter", oc[j].help);
-		for (i = 0; i < st->noutputs; i++) {
-			output_get_stats(st->outputs[i], &os);
-			buf_printf(b, "hss_forwarder_%s{output=\"%s\"} %" PRIu64
-			    "\n", name, output_name(st->outputs[i]),
-			    *(const uint64_t *)(const void *)
-			    ((const char *)&os + oc[j].off));
-		}
+#define OUTPUT_COUNTER(f, help)						\
+	prom_metric(b, "output_" #f "_total", "counter", help);		\
+	for (i = 0; i < st->noutputs; i++) {				\
+		output_get_stats(st->outputs[i], &os);			\
+		buf_printf(b, "hss_forwarder_output_" #f "_total{output=\"%s\"} " \
+		    "%" PRIu64 "\n", output_name(st->outputs[i]), os.f);	\
 	}
+	OUTPUT_COUNTERS(OUTPUT_COUNTER)
+#undef OUTPUT_COUNTER
 	prom_metric(b, "output_queue_depth", "gauge",
 	    "messages not yet acknowledged");
 	prom_metric(b, "output_connected", "gauge", "1 when connected");
