@@ -28,10 +28,10 @@
 #include <yaml.h>
 
 #include "config.h"
+#include "secret.h"
 #include "util.h"
 
 #define CONFIG_FILE_MAX		(1024 * 1024)
-#define SECRET_FILE_MAX		65536
 #define PATH_LEN_MAX		4096
 #define SUGGEST_DISTANCE	2
 #define SUGGEST_KEY_MAX		64
@@ -873,101 +873,6 @@ get_hostport(struct ctx *c, const yaml_node_t *map, const char *key,
 
 /* Secrets. */
 
-/*
- * Read a secret file: a regular file, not accessible by group or others,
- * one trailing newline stripped, not empty, no control characters.
- * Returns 0, or -1 with *errmsg (naming the path, never the contents).
- */
-static int
-read_secret_file(const char *path, char **value, char **errmsg)
-{
-	struct stat	 st;
-	char		*data = NULL;
-	size_t		 len = 0, i;
-	ssize_t		 r;
-	int		 fd = -1;
-
-	*value = NULL;
-	*errmsg = NULL;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY |
-	    O_NONBLOCK)) == -1) {
-		*errmsg = xasprintf("cannot read %s: %s", path,
-		    strerror(errno));
-		goto fail;
-	}
-	if (fstat(fd, &st) == -1) {
-		*errmsg = xasprintf("%s: %s", path, strerror(errno));
-		goto fail;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		*errmsg = xasprintf("%s is not a regular file", path);
-		goto fail;
-	}
-	if ((st.st_mode & 077) != 0) {
-		*errmsg = xasprintf("%s is readable by group or others "
-		    "(mode %04o); chmod 600 it", path,
-		    (unsigned)(st.st_mode & 07777));
-		goto fail;
-	}
-	data = xmalloc(SECRET_FILE_MAX + 1);
-	for (;;) {
-		r = read(fd, data + len, SECRET_FILE_MAX + 1 - len);
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r == -1) {
-			*errmsg = xasprintf("cannot read %s: %s", path,
-			    strerror(errno));
-			goto fail;
-		}
-		if (r == 0)
-			break;
-		len += (size_t)r;
-		if (len > SECRET_FILE_MAX) {
-			*errmsg = xasprintf("%s is larger than %d bytes", path,
-			    SECRET_FILE_MAX);
-			goto fail;
-		}
-	}
-	if (len > 0 && data[len - 1] == '\n') {
-		len--;
-		if (len > 0 && data[len - 1] == '\r')
-			len--;
-	}
-	if (len == 0) {
-		*errmsg = xasprintf("%s is empty", path);
-		goto fail;
-	}
-	for (i = 0; i < len; i++) {
-		if ((unsigned char)data[i] < 0x20 || data[i] == 0x7f) {
-			*errmsg = xasprintf("%s: the secret contains a control "
-			    "character or a line break", path);
-			goto fail;
-		}
-	}
-	*value = xstrndup(data, len);
-	OPENSSL_cleanse(data, SECRET_FILE_MAX + 1);
-	free(data);
-	close(fd);
-	return 0;
-fail:
-	if (data != NULL) {
-		OPENSSL_cleanse(data, SECRET_FILE_MAX + 1);
-		free(data);
-	}
-	if (fd != -1)
-		close(fd);
-	return -1;
-}
-
-static void
-secret_clear(struct secret *s)
-{
-	free(s->where);
-	secret_free(s->value);
-	s->where = s->value = NULL;
-	s->origin = SECRET_NONE;
-}
-
 /* A systemd credential: $CREDENTIALS_DIRECTORY/<source>.<base> or <base>. */
 static void
 creddir_secret(struct ctx *c, const yaml_node_t *cred, const char *srcname,
@@ -987,7 +892,7 @@ creddir_secret(struct ctx *c, const yaml_node_t *cred, const char *srcname,
 			if (path[i] == NULL ||
 			    (stat(path[i], &st) == -1 && errno == ENOENT))
 				continue;
-			if (read_secret_file(path[i], &sec->value,
+			if (secret_read_file(path[i], &sec->value,
 			    &errmsg) == -1) {
 				err_node(c, cred, "`%s` from "
 				    "$CREDENTIALS_DIRECTORY: %s", base, errmsg);
@@ -1121,7 +1026,7 @@ parse_secret(struct ctx *c, const yaml_node_t *cred, const char *srcname,
 			free(path);
 			return;
 		}
-		if (read_secret_file(path, &sec->value, &errmsg) == -1) {
+		if (secret_read_file(path, &sec->value, &errmsg) == -1) {
 			err_node(c, v, "`%s`: %s", kfile, errmsg);
 			free(errmsg);
 			free(path);

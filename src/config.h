@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "log.h"
+#include "secret.h"
 
 #define CONFIG_DEFAULT_PATH	SYSCONFDIR "/hss-forwarder/hss-forwarder.yaml"
 #define CONFIG_DEFAULT_STATEDIR	LOCALSTATEDIR "/lib/hss-forwarder"
@@ -26,21 +27,6 @@ enum cred_method {
 	CRED_AKSK,
 	CRED_PASSWORD,
 	CRED_TOKEN,
-};
-
-/* Where a secret came from, so that auth.c can re-read it (token_file). */
-enum secret_origin {
-	SECRET_NONE = 0,
-	SECRET_FILE,		/* *_file: path */
-	SECRET_ENV,		/* *_env: variable name */
-	SECRET_CREDDIR,		/* $CREDENTIALS_DIRECTORY/<key>: path */
-	SECRET_INLINE,		/* in the YAML itself (warned about) */
-};
-
-struct secret {
-	enum secret_origin	 origin;
-	char			*where;	/* path or variable; never secret */
-	char			*value;	/* wiped when freed */
 };
 
 struct credentials {
