@@ -28,9 +28,9 @@
 #include "auth.h"
 #include "http.h"
 #include "log.h"
+#include "secret.h"
 #include "util.h"
 
-#define AUTH_TOKEN_FILE_MAX	(64 * 1024)
 #define AUTH_IAM_TIMEOUT	30000	/* ms */
 #define AUTH_DEFAULT_LIFETIME	3600000	/* ms, when expires_at is unusable */
 #define AUTH_EXPIRY_MARGIN	60000	/* ms: a token this close is expired */
@@ -541,15 +541,15 @@ auth_token_update(struct auth_token *t, const struct source_config *sc)
 	}
 }
 
-/* Re-read a token file when its mtime or size changed. */
+/*
+ * Re-read a token file when its mtime or size changed, with the checks the
+ * config applied when it read the file first (secret_read_file()).
+ */
 static void
 token_file_check(struct auth_token *t)
 {
 	struct stat	 st;
-	char		*data = NULL;
-	ssize_t		 n;
-	size_t		 len = 0;
-	int		 fd = -1;
+	char		*value = NULL, *errmsg = NULL;
 
 	if (stat(t->path, &st) == -1) {
 		if (!t->read_warned)
@@ -562,50 +562,21 @@ token_file_check(struct auth_token *t)
 	    st.st_mtim.tv_sec == t->mtime.tv_sec &&
 	    st.st_mtim.tv_nsec == t->mtime.tv_nsec)
 		return;
-	if ((fd = open(t->path, O_RDONLY | O_CLOEXEC)) == -1)
-		goto fail;
-	data = xmalloc(AUTH_TOKEN_FILE_MAX + 1);
-	while (len < AUTH_TOKEN_FILE_MAX) {
-		n = read(fd, data + len, AUTH_TOKEN_FILE_MAX - len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1)
-			goto fail;
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	while (len > 0 && isspace((unsigned char)data[len - 1]))
-		len--;
-	data[len] = '\0';
-	if (len == 0) {
-		errno = 0;
+	if (secret_read_file(t->path, &value, &errmsg) == -1) {
 		if (!t->read_warned)
-			log_warnx("%s: file is empty, using the token read "
-			    "before", t->label);
+			log_warnx("%s: %s; using the token read before",
+			    t->label, errmsg);
 		t->read_warned = 1;
-		goto done;
+		free(errmsg);
+		return;
 	}
 	secret_free(t->token);
-	t->token = xstrdup(data);
+	t->token = value;
 	t->mtime = st.st_mtim;
 	t->size = st.st_size;
 	t->stat_ok = 1;
 	t->read_warned = 0;
 	log_info("%s: token (re)read", t->label);
-	goto done;
-fail:
-	if (!t->read_warned)
-		log_warn("%s: cannot read, using the token read before",
-		    t->label);
-	t->read_warned = 1;
-done:
-	if (fd != -1)
-		close(fd);
-	if (data != NULL) {
-		OPENSSL_cleanse(data, AUTH_TOKEN_FILE_MAX + 1);
-		free(data);
-	}
 }
 
 const char *

@@ -65,6 +65,7 @@ class Renew(unittest.TestCase):
                 tok = rsp.header("x-subject-token")
                 with open(path + ".tmp", "w") as f:
                     f.write(tok + "\n")
+                os.chmod(path + ".tmp", 0o600)  # a secret file's mode
                 os.rename(path + ".tmp", path)
                 return tok
 
@@ -91,6 +92,7 @@ class Renew(unittest.TestCase):
             path = os.path.join(d, "token")
             with open(path, "w") as f:
                 f.write("not-a-token\n")
+            os.chmod(path, 0o600)
             r = apikit.probe(self.url, "--token-file", path)
             self.assertEqual(r.rc, 1, r)
             x = r.results[0]

@@ -354,6 +354,8 @@ write_file(const char *path, const char *s)
 	assert_non_null(f);
 	fputs(s, f);
 	fclose(f);
+	/* A secret file is refused unless only its owner can read it. */
+	assert_int_equal(chmod(path, 0600), 0);
 }
 
 /* A token file is re-read when its size or mtime changes. */
@@ -388,9 +390,19 @@ test_token_file(void **state)
 	assert_int_equal(utimes(path, tv), 0);
 	assert_int_equal(auth_token_refused(t, "tok-second"), 1);
 	assert_string_equal(auth_token_get(t, 0), "tok-third!");
+	/* Readable by others: refused as at start-up, the token stays. */
+	write_file(path, "tok-fourth-group\n");
+	assert_int_equal(chmod(path, 0640), 0);
+	assert_string_equal(auth_token_get(t, 0), "tok-third!");
+	/* A control character: refused as at start-up. */
+	write_file(path, "tok\tfifth\n");
+	assert_string_equal(auth_token_get(t, 0), "tok-third!");
+	/* Fixed: read again. */
+	write_file(path, "tok-sixth\n");
+	assert_string_equal(auth_token_get(t, 0), "tok-sixth");
 	/* Unreadable: the token read before stays. */
 	unlink(path);
-	assert_string_equal(auth_token_get(t, 0), "tok-third!");
+	assert_string_equal(auth_token_get(t, 0), "tok-sixth");
 	auth_token_free(t);
 	auth_token_free(NULL);
 	rmdir(dir);
