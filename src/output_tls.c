@@ -1,0 +1,330 @@
+/*
+ * output_tls.c: TLS for tcp outputs (RFC 5425). OpenSSL writes records
+ * into a memory BIO and output.c writes the socket itself, so that the
+ * byte offsets of messages count TLS record bytes (the acknowledgement by
+ * SIOCOUTQ needs them); it reads from the socket directly. Context set-up
+ * (versions, verification, client certificate), handshake, SNI and host
+ * checks, and the session's close.
+ */
+#include "autoconf.h"
+
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include "config.h"
+#include "log.h"
+#include "output.h"
+#include "output_int.h"
+#include "util.h"
+
+_Static_assert(CONFIG_TLS1_2 == TLS1_2_VERSION &&
+    CONFIG_TLS1_3 == TLS1_3_VERSION, "tls.min_version is OpenSSL's");
+
+void
+tls_errors(char *out, size_t len)
+{
+	unsigned long	 e;
+	size_t		 used = 0;
+	char		 one[256];
+
+	out[0] = '\0';
+	while ((e = ERR_get_error()) != 0) {
+		ERR_error_string_n(e, one, sizeof(one));
+		if (used + strlen(one) + 3 >= len)
+			continue;
+		used += (size_t)snprintf(out + used, len - used, "%s%s",
+		    used ? "; " : "", one);
+	}
+	if (out[0] == '\0')
+		snprintf(out, len, "unknown TLS error");
+}
+
+/* Move TLS records produced by OpenSSL to the wire buffer. */
+void
+tls_drain(struct output *o)
+{
+	char	*p;
+	long	 n;
+
+	if (o->wbio == NULL)
+		return;
+	n = BIO_get_mem_data(o->wbio, &p);
+	if (n > 0) {
+		buf_add(&o->wire, p, (size_t)n);
+		o->wire_total += (uint64_t)n;
+		(void)BIO_reset(o->wbio);
+	}
+}
+
+static void
+tls_verify_failure(struct output *o, char *out, size_t len)
+{
+	long	 vr;
+	char	 e[512];
+
+	vr = SSL_get_verify_result(o->ssl);
+	tls_errors(e, sizeof(e));
+	if (vr != X509_V_OK)
+		snprintf(out, len, "TLS handshake: certificate of %s not "
+		    "accepted: %s (%s)", o->server_name,
+		    X509_verify_cert_error_string(vr), e);
+	else
+		snprintf(out, len, "TLS handshake: %s", e);
+}
+
+void
+tls_handshake(struct output *o)
+{
+	int	 r, err, serr;
+	char	 why[1024];
+
+	ERR_clear_error();
+	errno = 0;
+	r = SSL_connect(o->ssl);
+	serr = errno;
+	tls_drain(o);
+	if (output_flush_wire(o) == -1) {
+		conn_attempt_failed(o, "TLS handshake: write: %s",
+		    strerror(errno));
+		return;
+	}
+	if (r == 1) {
+		o->tls13 = SSL_version(o->ssl) >= TLS1_3_VERSION;
+		o->confirmed = !o->tls13;
+		o->read_at_handshake = BIO_number_read(SSL_get_rbio(o->ssl));
+		o->handshake_ms = time_mono_ms();
+		if (!o->cfg->tls.verify)
+			log_warnx("output \"%s\": TLS certificate of %s NOT "
+			    "verified (tls.verify is false): the connection "
+			    "is open to interception", o->name, o->peer);
+		conn_up(o);
+		return;
+	}
+	err = SSL_get_error(o->ssl, r);
+	if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE)
+		return;
+	if (err == SSL_ERROR_SYSCALL && ERR_peek_error() == 0)
+		snprintf(why, sizeof(why), "TLS handshake: %s",
+		    serr ? strerror(serr) : "connection closed by the peer");
+	else
+		tls_verify_failure(o, why, sizeof(why));
+	conn_attempt_failed(o, "%s", why);
+}
+
+void
+tls_start(struct output *o)
+{
+	BIO			*rbio;
+	X509_VERIFY_PARAM	*vp;
+	char			 e[512];
+
+	ERR_clear_error();
+	if ((o->ssl = SSL_new(o->ctx)) == NULL)
+		goto fail;
+	rbio = BIO_new_socket(o->fd, BIO_NOCLOSE);
+	o->wbio = BIO_new(BIO_s_mem());
+	if (rbio == NULL || o->wbio == NULL) {
+		BIO_free(rbio);
+		BIO_free(o->wbio);
+		o->wbio = NULL;
+		goto fail;
+	}
+	SSL_set_bio(o->ssl, rbio, o->wbio);
+	if (conn_is_ip_literal(o->server_name)) {
+		/* RFC 6066 3: no IP literal in SNI */
+		vp = SSL_get0_param(o->ssl);
+		if (o->cfg->tls.verify &&
+		    X509_VERIFY_PARAM_set1_ip_asc(vp, o->server_name) != 1)
+			goto fail;
+	} else {
+		if (SSL_set_tlsext_host_name(o->ssl, o->server_name) != 1)
+			goto fail;
+		SSL_set_hostflags(o->ssl,
+		    X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+		if (o->cfg->tls.verify &&
+		    SSL_set1_host(o->ssl, o->server_name) != 1)
+			goto fail;
+	}
+	o->state = OS_HANDSHAKE;
+	tls_handshake(o);
+	return;
+fail:
+	tls_errors(e, sizeof(e));
+	conn_attempt_failed(o, "TLS setup: %s", e);
+}
+
+int
+tls_setup(struct output *o)
+{
+	const struct output_tls	*t = &o->cfg->tls;
+	char			 e[512];
+	int			 minv;
+
+	ERR_clear_error();
+	if ((o->ctx = SSL_CTX_new(TLS_client_method())) == NULL)
+		goto fail;
+	minv = t->min_version ? t->min_version : TLS1_2_VERSION;
+	if (SSL_CTX_set_min_proto_version(o->ctx, minv) != 1)
+		goto fail;
+	/* no 0-RTT (RFC 9662): early data is never written */
+	SSL_CTX_set_max_early_data(o->ctx, 0);
+	SSL_CTX_set_mode(o->ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	if (t->verify) {
+		SSL_CTX_set_verify(o->ctx, SSL_VERIFY_PEER, NULL);
+		if (t->ca_file != NULL) {
+			if (SSL_CTX_load_verify_locations(o->ctx, t->ca_file,
+			    NULL) != 1) {
+				tls_errors(e, sizeof(e));
+				log_warnx("output \"%s\": tls.ca_file %s: %s",
+				    o->name, t->ca_file, e);
+				return -1;
+			}
+		} else if (SSL_CTX_set_default_verify_paths(o->ctx) != 1)
+			goto fail;
+	} else {
+		SSL_CTX_set_verify(o->ctx, SSL_VERIFY_NONE, NULL);
+		log_warnx("output \"%s\": tls.verify is false: the server "
+		    "certificate is not checked", o->name);
+	}
+	if (t->cert_file != NULL) {
+		if (SSL_CTX_use_certificate_chain_file(o->ctx,
+		    t->cert_file) != 1 ||
+		    SSL_CTX_use_PrivateKey_file(o->ctx,
+		    t->key_file ? t->key_file : t->cert_file,
+		    SSL_FILETYPE_PEM) != 1 ||
+		    SSL_CTX_check_private_key(o->ctx) != 1) {
+			tls_errors(e, sizeof(e));
+			log_warnx("output \"%s\": client certificate %s: %s",
+			    o->name, t->cert_file, e);
+			return -1;
+		}
+	}
+	return 0;
+fail:
+	tls_errors(e, sizeof(e));
+	log_warnx("output \"%s\": TLS setup: %s", o->name, e);
+	return -1;
+}
+
+/* Queue one message's bytes as TLS records; -1: the connection is lost. */
+int
+tls_write(struct output *o, const char *data, size_t len)
+{
+	char	 e[512];
+
+	ERR_clear_error();
+	if (SSL_write(o->ssl, data, (int)len) <= 0) {
+		tls_errors(e, sizeof(e));
+		conn_lost(o, "TLS write: %s", e);
+		return -1;
+	}
+	tls_drain(o);
+	return 0;
+}
+
+/*
+ * Read what the peer sent (receivers do not talk: records such as session
+ * tickets, alerts, close_notify). Returns 0, or -1 when the connection was
+ * lost (reported).
+ */
+int
+tls_read(struct output *o)
+{
+	char	 tmp[4096];
+	char	 e[512];
+	int	 r, err;
+
+	for (;;) {
+		ERR_clear_error();
+		errno = 0;
+		r = SSL_read(o->ssl, tmp, sizeof(tmp));
+		if (r > 0)
+			continue;
+		err = SSL_get_error(o->ssl, r);
+		tls_drain(o);
+		if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE)
+			break;
+		if (err == SSL_ERROR_ZERO_RETURN)
+			conn_lost(o, "closed by the peer (close_notify)");
+		else if (err == SSL_ERROR_SYSCALL && ERR_peek_error() == 0)
+			conn_lost(o, "%s", errno ? strerror(errno) :
+			    "closed by the peer");
+		else {
+			tls_errors(e, sizeof(e));
+			conn_lost(o, "TLS: %s", e);
+		}
+		return -1;
+	}
+	/* a post-handshake record (session ticket): the server accepted us */
+	if (!o->confirmed &&
+	    BIO_number_read(SSL_get_rbio(o->ssl)) > o->read_at_handshake)
+		o->confirmed = 1;
+	return 0;
+}
+
+/*
+ * A write failed: a TLS peer usually said why in an alert before the
+ * reset (TLS 1.3 client certificate rejected). Returns 1 with the alert's
+ * text in e when it is there.
+ */
+int
+tls_alert(struct output *o, char *e, size_t len)
+{
+	char	 tmp[512];
+
+	ERR_clear_error();
+	if (SSL_read(o->ssl, tmp, sizeof(tmp)) <= 0 &&
+	    ERR_peek_error() != 0) {
+		tls_errors(e, len);
+		return 1;
+	}
+	return 0;
+}
+
+/* End the TLS session (graceful: close_notify, best effort). */
+void
+tls_close(struct output *o, int graceful)
+{
+	char	 tmp[4096];
+	int	 n;
+
+	if (o->ssl == NULL)
+		return;
+	if (graceful) {
+		/* RFC 5425 4.4: close_notify, best effort */
+		ERR_clear_error();
+		(void)SSL_shutdown(o->ssl);
+		while ((n = BIO_read(o->wbio, tmp, sizeof(tmp))) > 0)
+			(void)send(o->fd, tmp, (size_t)n, MSG_NOSIGNAL);
+	}
+	SSL_free(o->ssl);
+	o->ssl = NULL;
+	o->wbio = NULL;
+}
+
+void
+tls_free(struct output *o)
+{
+	SSL_CTX_free(o->ctx);
+	o->ctx = NULL;
+}
+
+const char *
+tls_version(const struct output *o)
+{
+	return SSL_get_version(o->ssl);
+}
+
+const char *
+tls_cipher(const struct output *o)
+{
+	return SSL_get_cipher_name(o->ssl);
+}
