@@ -248,9 +248,9 @@ relp_parse(struct relp_parser *p, const void *in, size_t len, size_t *used,
 		case P_TXNR:
 			if (is_digit(c)) {
 				if (++p->ndig > 9)
-					return parser_fail(p, "malformed frame: "
-					    "transaction number longer than "
-					    "9 digits");
+					return parser_fail(p,
+					    "malformed frame: transaction "
+					    "number longer than 9 digits");
 				p->txnr = p->txnr * 10 + (c - '0');
 			} else if (c == ' ' && p->ndig > 0) {
 				p->st = P_CMD;
@@ -264,9 +264,9 @@ relp_parse(struct relp_parser *p, const void *in, size_t len, size_t *used,
 		case P_CMD:
 			if (is_alpha(c)) {
 				if (p->ndig >= RELP_CMD_MAX)
-					return parser_fail(p, "malformed frame: "
-					    "command longer than %d letters",
-					    RELP_CMD_MAX);
+					return parser_fail(p,
+					    "malformed frame: command longer "
+					    "than %d letters", RELP_CMD_MAX);
 				p->cmd[p->ndig++] = (char)c;
 				p->cmd[p->ndig] = '\0';
 			} else if (c == ' ' && p->ndig > 0) {
@@ -280,8 +280,9 @@ relp_parse(struct relp_parser *p, const void *in, size_t len, size_t *used,
 		case P_DATALEN:
 			if (is_digit(c)) {
 				if (++p->ndig > 9)
-					return parser_fail(p, "malformed frame: "
-					    "data length longer than 9 digits");
+					return parser_fail(p,
+					    "malformed frame: data length "
+					    "longer than 9 digits");
 				p->datalen = p->datalen * 10 + (c - '0');
 				i++;
 				break;

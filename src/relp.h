@@ -23,7 +23,7 @@ struct buf;
 #define RELP_RSP_MIN		1024
 #define RELP_TEXT_MAX		128		/* HUMAN-TEXT is 80 by spec */
 #define RELP_ERR_MAX		256
-#define RELP_VERSION		0		/* the relp_version librelp speaks */
+#define RELP_VERSION		0		/* relp_version, as librelp */
 
 /* Frames. */
 
