@@ -109,8 +109,6 @@ struct httpd {
 	struct httpd_report	 refused;
 };
 
-static void	conn_read(struct bufferevent *, void *);
-
 static const char *
 reason(int status)
 {
