@@ -3,6 +3,11 @@
  * journal reads stderr (JOURNAL_STREAM is set) each line starts with the
  * sd-daemon "<N>" priority prefix and carries no timestamp of its own.
  * Otherwise lines go to syslog(3). errno is preserved across every call.
+ *
+ * Messages quote strings from the API, files and peers, so every line is
+ * escaped here, in one place, after formatting: a log line is one line of
+ * text that cannot move a terminal's cursor, change its colours or split
+ * itself. See log_escape().
  */
 #include "autoconf.h"
 
@@ -72,10 +77,80 @@ log_level_name(enum log_level level)
 	return levels[level].name;
 }
 
+/* Length of the valid UTF-8 sequence at p (RFC 3629 table), or 0. */
+static size_t
+utf8_len(const unsigned char *p, size_t len)
+{
+	unsigned char	 lo = 0x80, hi = 0xbf;
+	size_t		 n, i;
+
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		n = 2;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+		n = 3;
+		if (p[0] == 0xe0)
+			lo = 0xa0;	/* overlong */
+		else if (p[0] == 0xed)
+			hi = 0x9f;	/* UTF-16 surrogates */
+	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+		n = 4;
+		if (p[0] == 0xf0)
+			lo = 0x90;	/* overlong */
+		else if (p[0] == 0xf4)
+			hi = 0x8f;	/* above U+10FFFF */
+	} else
+		return 0;
+	if (len < n || p[1] < lo || p[1] > hi)
+		return 0;
+	for (i = 2; i < n; i++)
+		if (p[i] < 0x80 || p[i] > 0xbf)
+			return 0;
+	return n;
+}
+
+/*
+ * Copy len bytes of src to dst as one safe line: C0 controls (CR, LF and
+ * TAB included), DEL, the C1 controls (U+0080-U+009F) and every byte that
+ * is not part of a valid UTF-8 sequence become "\xNN" per byte; printable
+ * ASCII and valid UTF-8 stay as they are. Stops before an escape that does
+ * not fit; dst is always NUL-terminated. Returns the length written.
+ */
+size_t
+log_escape(char *dst, size_t dstsz, const char *src, size_t len)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	const unsigned char	*p = (const unsigned char *)src;
+	size_t			 i, o = 0, n, k;
+	int			 bad;
+
+	if (dstsz == 0)
+		return 0;
+	for (i = 0; i < len; i += n) {
+		n = p[i] < 0x80 ? 1 : utf8_len(p + i, len - i);
+		bad = n == 0 || p[i] < 0x20 || p[i] == 0x7f ||
+		    (p[i] == 0xc2 && p[i + 1] <= 0x9f);
+		if (n == 0)
+			n = 1;
+		if (o + (bad ? 4 * n : n) >= dstsz)
+			break;
+		for (k = 0; k < n; k++) {
+			if (bad) {
+				dst[o++] = '\\';
+				dst[o++] = 'x';
+				dst[o++] = hex[p[i + k] >> 4];
+				dst[o++] = hex[p[i + k] & 0xf];
+			} else
+				dst[o++] = (char)p[i + k];
+		}
+	}
+	dst[o] = '\0';
+	return o;
+}
+
 static void
 log_vwrite(enum log_level level, int with_errno, const char *fmt, va_list ap)
 {
-	char		 msg[8192], ts[32];
+	char		 msg[8192], line[4 * sizeof(msg)], ts[32];
 	struct tm	 tm;
 	time_t		 now;
 	int		 saved = errno;
@@ -88,18 +163,19 @@ log_vwrite(enum log_level level, int with_errno, const char *fmt, va_list ap)
 		n = strlen(msg);
 		snprintf(msg + n, sizeof(msg) - n, ": %s", strerror(saved));
 	}
+	log_escape(line, sizeof(line), msg, strlen(msg));
 	if (!log_foreground) {
-		syslog(levels[level].prio, "%s", msg);
+		syslog(levels[level].prio, "%s", line);
 		goto out;
 	}
 	if (log_journal) {
-		fprintf(stderr, "<%d>%s\n", levels[level].prio, msg);
+		fprintf(stderr, "<%d>%s\n", levels[level].prio, line);
 	} else {
 		now = time(NULL);
 		gmtime_r(&now, &tm);
 		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
 		fprintf(stderr, "%s hss-forwarder[%d]: %s: %s\n", ts,
-		    (int)getpid(), levels[level].name, msg);
+		    (int)getpid(), levels[level].name, line);
 	}
 	fflush(stderr);
 out:

@@ -167,15 +167,22 @@ log_diag(const struct config_diag *diag)
 
 /*
  * Make sure the state directory exists and is writable, then hold an
- * exclusive flock on STATEDIR/.lock so that a second daemon cannot share it.
+ * exclusive flock on the directory itself so that a second daemon cannot
+ * share it. The lock is on the directory's inode, not on a file in it:
+ * deleting or replacing a file cannot release it (STATEDIR/.lock used to be
+ * the locked file, and deleting it let a second daemon in). STATEDIR/.lock
+ * still holds the owner's pid for the refusal message and for people; it is
+ * opened without following links or blocking, and only if regular.
+ * `flock -n STATEDIR true` tells a script whether a daemon holds it.
  */
 static int
 lock_statedir(struct daemon *d, const char *dir)
 {
+	struct stat	 st;
 	struct buf	 err;
 	char		*path = NULL, pid[32], other[32];
 	ssize_t		 n;
-	int		 fd = -1;
+	int		 fd = -1, pfd = -1;
 
 	buf_init(&err);
 	if (d->locked_dir != NULL && strcmp(d->locked_dir, dir) == 0)
@@ -185,26 +192,43 @@ lock_statedir(struct daemon *d, const char *dir)
 		goto fail;
 	}
 	path = xasprintf("%s/.lock", dir);
-	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1) {
-		log_error("state directory %s: cannot open %s", dir, path);
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
+		log_error("state directory %s: cannot open it", dir);
 		goto fail;
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
 		if (errno == EWOULDBLOCK) {
-			n = pread(fd, other, sizeof(other) - 1, 0);
-			other[n > 0 ? n : 0] = '\0';
-			other[strcspn(other, "\n")] = '\0';
+			other[0] = '\0';
+			pfd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+			    O_CLOEXEC);
+			if (pfd != -1 && fstat(pfd, &st) == 0 &&
+			    S_ISREG(st.st_mode)) {
+				n = read(pfd, other, sizeof(other) - 1);
+				other[n > 0 ? n : 0] = '\0';
+				other[strspn(other, "0123456789")] = '\0';
+			}
 			log_errorx("state directory %s is locked by another "
 			    "hss-forwarder (pid %s); refusing to share it", dir,
 			    other[0] != '\0' ? other : "unknown");
 		} else
-			log_error("state directory %s: flock %s", dir, path);
+			log_error("state directory %s: flock", dir);
 		goto fail;
 	}
 	snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
-	if (ftruncate(fd, 0) == -1 ||
-	    pwrite(fd, pid, strlen(pid), 0) != (ssize_t)strlen(pid))
-		log_warn("state directory %s: writing pid to %s", dir, path);
+	pfd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC, 0600);
+	if (pfd == -1 || fstat(pfd, &st) == -1)
+		log_warn("state directory %s: cannot write the pid to %s", dir,
+		    path);
+	else if (!S_ISREG(st.st_mode))
+		log_warnx("state directory %s: %s is not a regular file; the "
+		    "pid is not written to it", dir, path);
+	else if (ftruncate(pfd, 0) == -1 ||
+	    pwrite(pfd, pid, strlen(pid), 0) != (ssize_t)strlen(pid))
+		log_warn("state directory %s: writing the pid to %s", dir,
+		    path);
+	if (pfd != -1)
+		close(pfd);
 	if (d->lock_fd != -1)
 		close(d->lock_fd);
 	free(d->locked_dir);
@@ -214,6 +238,8 @@ lock_statedir(struct daemon *d, const char *dir)
 	buf_free(&err);
 	return 0;
 fail:
+	if (pfd != -1)
+		close(pfd);
 	if (fd != -1)
 		close(fd);
 	free(path);

@@ -10,11 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <event2/buffer.h>
 #include <event2/event.h>
-#include <event2/http.h>
 
 #include "config.h"
+#include "httpd.h"
 #include "log.h"
 #include "output.h"
 #include "source.h"
@@ -25,7 +24,7 @@
 
 struct stats {
 	struct event		 *timer;
-	struct evhttp		 *http;
+	struct httpd		 *http;
 	struct source		**sources;
 	size_t			  nsources;
 	struct output		**outputs;
@@ -125,39 +124,13 @@ stats_prometheus(const struct stats *st, struct buf *b)
 	}
 }
 
-/* Only GET and HEAD; anything else gets 405 and an Allow header. */
+/* GET /metrics (httpd.c answers other methods with 405 and Allow). */
 static int
-http_method_ok(struct evhttp_request *req)
+http_metrics(void *arg, struct buf *out, const char **content_type)
 {
-	enum evhttp_cmd_type	 cmd = evhttp_request_get_command(req);
-
-	if (cmd == EVHTTP_REQ_GET || cmd == EVHTTP_REQ_HEAD)
-		return 1;
-	/* evhttp_send_error() would drop the Allow header. */
-	evhttp_add_header(evhttp_request_get_output_headers(req), "Allow",
-	    "GET, HEAD");
-	evhttp_send_reply(req, 405, "Method Not Allowed", NULL);
-	return 0;
-}
-
-static void
-http_metrics(struct evhttp_request *req, void *arg)
-{
-	struct stats	*st = arg;
-	struct evbuffer	*out;
-	struct buf	 b;
-
-	if (!http_method_ok(req))
-		return;
-	buf_init(&b);
-	stats_prometheus(st, &b);
-	out = evbuffer_new();
-	evbuffer_add(out, b.data, b.len);
-	evhttp_add_header(evhttp_request_get_output_headers(req),
-	    "Content-Type", "text/plain; version=0.0.4");
-	evhttp_send_reply(req, 200, "OK", out);
-	evbuffer_free(out);
-	buf_free(&b);
+	stats_prometheus(arg, out);
+	*content_type = "text/plain; version=0.0.4";
+	return 200;
 }
 
 /*
@@ -165,47 +138,39 @@ http_metrics(struct evhttp_request *req, void *arg)
  * per output whose connection attempts have failed HEALTH_FAILURES times
  * in a row (a few seconds of backoff: a single reconnect does not flap).
  */
-static void
-http_healthz(struct evhttp_request *req, void *arg)
+static int
+http_healthz(void *arg, struct buf *out, const char **content_type)
 {
 	struct stats	*st = arg;
-	struct evbuffer	*out;
 	const char	*last;
 	size_t		 i;
 	int		 n, bad = 0;
 
-	if (!http_method_ok(req))
-		return;
-	out = evbuffer_new();
 	for (i = 0; i < st->nsources; i++) {
 		n = source_failures(st->sources[i], &last);
 		if (n < HEALTH_FAILURES)
 			continue;
 		bad = 1;
-		evbuffer_add_printf(out, "source \"%s\": %d API calls failed "
-		    "in a row, last: ", source_name(st->sources[i]), n);
+		buf_printf(out, "source \"%s\": %d API calls failed in a row, "
+		    "last: ", source_name(st->sources[i]), n);
 		/* one line each: the error may quote the API's response */
 		for (; last != NULL && *last != '\0'; last++)
-			evbuffer_add(out, (unsigned char)*last < 0x20 ||
-			    *last == 0x7f ? " " : last, 1);
-		evbuffer_add(out, "\n", 1);
+			buf_addc(out, (unsigned char)*last < 0x20 ||
+			    *last == 0x7f ? ' ' : *last);
+		buf_addc(out, '\n');
 	}
 	for (i = 0; i < st->noutputs; i++) {
 		n = (int)output_failures(st->outputs[i]);
 		if (n < HEALTH_FAILURES)
 			continue;
 		bad = 1;
-		evbuffer_add_printf(out, "output \"%s\": %d connection "
-		    "attempts failed in a row\n", output_name(st->outputs[i]),
-		    n);
+		buf_printf(out, "output \"%s\": %d connection attempts failed "
+		    "in a row\n", output_name(st->outputs[i]), n);
 	}
 	if (!bad)
-		evbuffer_add_printf(out, "ok\n");
-	evhttp_add_header(evhttp_request_get_output_headers(req),
-	    "Content-Type", "text/plain");
-	evhttp_send_reply(req, bad ? 503 : 200, bad ? "Service Unavailable" :
-	    "OK", out);
-	evbuffer_free(out);
+		buf_adds(out, "ok\n");
+	*content_type = "text/plain";
+	return bad ? 503 : 200;
 }
 
 static void
@@ -221,6 +186,7 @@ stats_new(struct event_base *base, const struct config *conf,
 {
 	struct stats	*st;
 	struct timeval	 tv;
+	struct buf	 err;
 
 	st = xcalloc(1, sizeof(*st));
 	st->sources = sources;
@@ -235,24 +201,18 @@ stats_new(struct event_base *base, const struct config *conf,
 		event_add(st->timer, &tv);
 	}
 	if (conf->metrics_listen != NULL) {
-		st->http = evhttp_new(base);
-		if (evhttp_bind_socket(st->http, conf->metrics_host,
-		    (uint16_t)conf->metrics_port) != 0) {
-			log_warn("metrics: cannot listen on %s; the metrics "
-			    "endpoint is off", conf->metrics_listen);
-			evhttp_free(st->http);
-			st->http = NULL;
-		} else {
-			/* The handlers answer other methods with 405. */
-			evhttp_set_allowed_methods(st->http, EVHTTP_REQ_GET |
-			    EVHTTP_REQ_HEAD | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
-			    EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
-			    EVHTTP_REQ_PATCH);
-			evhttp_set_cb(st->http, "/metrics", http_metrics, st);
-			evhttp_set_cb(st->http, "/healthz", http_healthz, st);
+		buf_init(&err);
+		if ((st->http = httpd_new(base, "metrics", conf->metrics_host,
+		    conf->metrics_port, &err)) == NULL)
+			log_warnx("metrics: cannot listen on %s: %s; the metrics "
+			    "endpoint is off", conf->metrics_listen, err.data);
+		else {
+			httpd_route(st->http, "/metrics", http_metrics, st);
+			httpd_route(st->http, "/healthz", http_healthz, st);
 			log_info("metrics: listening on %s",
 			    conf->metrics_listen);
 		}
+		buf_free(&err);
 	}
 	return st;
 }
@@ -264,7 +224,6 @@ stats_free(struct stats *st)
 		return;
 	if (st->timer != NULL)
 		event_free(st->timer);
-	if (st->http != NULL)
-		evhttp_free(st->http);
+	httpd_free(st->http);
 	free(st);
 }
