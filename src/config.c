@@ -1664,6 +1664,21 @@ check_unique(struct ctx *c, const yaml_node_t *list, const char *what,
 	}
 }
 
+/*
+ * The state directory when the config does not name one: systemd's
+ * $STATE_DIRECTORY (StateDirectory=; colon-separated when the unit names
+ * several: the first), else the built-in default.
+ */
+static char *
+default_statedir(void)
+{
+	const char	*sd = getenv("STATE_DIRECTORY");
+
+	if (sd != NULL && sd[0] == '/')
+		return xstrndup(sd, strcspn(sd, ":"));
+	return xstrdup(CONFIG_DEFAULT_STATEDIR);
+}
+
 static void
 parse_root(struct ctx *c, struct config *cfg)
 {
@@ -1672,7 +1687,7 @@ parse_root(struct ctx *c, struct config *cfg)
 	size_t		 i, count;
 	int		 lvl;
 
-	cfg->state_directory = xstrdup(CONFIG_DEFAULT_STATEDIR);
+	cfg->state_directory = default_statedir();
 	cfg->log_level = LOG_LEVEL_INFO;
 	cfg->stats_interval_ms = 5 * 60 * 1000;
 	cfg->heartbeat_interval_ms = 0;
