@@ -875,12 +875,14 @@ get_hostport(struct ctx *c, const yaml_node_t *map, const char *key,
 /* Secrets. */
 
 /*
- * Read a secret file: a regular file, not accessible by group or others,
- * one trailing newline stripped, not empty, no control characters.
+ * Read a secret file: a regular file, not accessible by group or others
+ * (creddir: also 0440, see creddir_secret()), one trailing newline
+ * stripped, not empty, no control characters.
  * Returns 0, or -1 with *errmsg (naming the path, never the contents).
  */
 static int
-read_secret_file(const char *path, char **value, char **errmsg)
+read_secret_file(const char *path, int creddir, char **value,
+    char **errmsg)
 {
 	struct stat	 st;
 	char		*data = NULL;
@@ -904,7 +906,8 @@ read_secret_file(const char *path, char **value, char **errmsg)
 		*errmsg = xasprintf("%s is not a regular file", path);
 		goto fail;
 	}
-	if ((st.st_mode & 077) != 0) {
+	if ((st.st_mode & 077) != 0 &&
+	    !(creddir && (st.st_mode & 0777) == 0440)) {
 		*errmsg = xasprintf("%s is readable by group or others "
 		    "(mode %04o); chmod 600 it", path,
 		    (unsigned)(st.st_mode & 07777));
@@ -969,7 +972,11 @@ secret_clear(struct secret *s)
 	s->origin = SECRET_NONE;
 }
 
-/* A systemd credential: $CREDENTIALS_DIRECTORY/<source>.<base> or <base>. */
+/*
+ * A systemd credential: $CREDENTIALS_DIRECTORY/<source>.<base> or <base>.
+ * systemd writes it 0400 and grants the service's user read access with an
+ * ACL, whose mask shows as the group bits: 0440 is accepted here.
+ */
 static void
 creddir_secret(struct ctx *c, const yaml_node_t *cred, const char *srcname,
     const char *base, int required, struct secret *sec)
@@ -988,7 +995,7 @@ creddir_secret(struct ctx *c, const yaml_node_t *cred, const char *srcname,
 			if (path[i] == NULL ||
 			    (stat(path[i], &st) == -1 && errno == ENOENT))
 				continue;
-			if (read_secret_file(path[i], &sec->value,
+			if (read_secret_file(path[i], 1, &sec->value,
 			    &errmsg) == -1) {
 				err_node(c, cred, "`%s` from "
 				    "$CREDENTIALS_DIRECTORY: %s", base, errmsg);
@@ -1122,7 +1129,7 @@ parse_secret(struct ctx *c, const yaml_node_t *cred, const char *srcname,
 			free(path);
 			return;
 		}
-		if (read_secret_file(path, &sec->value, &errmsg) == -1) {
+		if (read_secret_file(path, 0, &sec->value, &errmsg) == -1) {
 			err_node(c, v, "`%s`: %s", kfile, errmsg);
 			free(errmsg);
 			free(path);
