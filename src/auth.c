@@ -415,6 +415,7 @@ struct auth_token {
 	off_t			 size;
 	int			 stat_ok;
 	int			 read_warned;
+	int			 creddir;	/* path in $CREDENTIALS_DIRECTORY */
 };
 
 char *
@@ -480,6 +481,7 @@ auth_token_new(struct http *http, const struct source_config *sc)
 		if (c->token.origin == SECRET_FILE ||
 		    c->token.origin == SECRET_CREDDIR) {
 			t->path = xstrdup(c->token.where);
+			t->creddir = c->token.origin == SECRET_CREDDIR;
 			t->label = xasprintf("token file %s", t->path);
 		} else
 			t->label = xstrdup("configured token");
@@ -562,7 +564,7 @@ token_file_check(struct auth_token *t)
 	    st.st_mtim.tv_sec == t->mtime.tv_sec &&
 	    st.st_mtim.tv_nsec == t->mtime.tv_nsec)
 		return;
-	if (secret_read_file(t->path, &value, &errmsg) == -1) {
+	if (secret_read_file(t->path, t->creddir, &value, &errmsg) == -1) {
 		if (!t->read_warned)
 			log_warnx("%s: %s; using the token read before",
 			    t->label, errmsg);

@@ -873,7 +873,11 @@ get_hostport(struct ctx *c, const yaml_node_t *map, const char *key,
 
 /* Secrets. */
 
-/* A systemd credential: $CREDENTIALS_DIRECTORY/<source>.<base> or <base>. */
+/*
+ * A systemd credential: $CREDENTIALS_DIRECTORY/<source>.<base> or <base>.
+ * systemd writes it 0400 and grants the service's user read access with an
+ * ACL, whose mask shows as the group bits: 0440 is accepted here.
+ */
 static void
 creddir_secret(struct ctx *c, const yaml_node_t *cred, const char *srcname,
     const char *base, int required, struct secret *sec)
@@ -892,7 +896,7 @@ creddir_secret(struct ctx *c, const yaml_node_t *cred, const char *srcname,
 			if (path[i] == NULL ||
 			    (stat(path[i], &st) == -1 && errno == ENOENT))
 				continue;
-			if (secret_read_file(path[i], &sec->value,
+			if (secret_read_file(path[i], 1, &sec->value,
 			    &errmsg) == -1) {
 				err_node(c, cred, "`%s` from "
 				    "$CREDENTIALS_DIRECTORY: %s", base, errmsg);
@@ -1026,7 +1030,7 @@ parse_secret(struct ctx *c, const yaml_node_t *cred, const char *srcname,
 			free(path);
 			return;
 		}
-		if (secret_read_file(path, &sec->value, &errmsg) == -1) {
+		if (secret_read_file(path, 0, &sec->value, &errmsg) == -1) {
 			err_node(c, v, "`%s`: %s", kfile, errmsg);
 			free(errmsg);
 			free(path);
@@ -1568,6 +1572,21 @@ check_unique(struct ctx *c, const yaml_node_t *list, const char *what,
 	}
 }
 
+/*
+ * The state directory when the config does not name one: systemd's
+ * $STATE_DIRECTORY (StateDirectory=; colon-separated when the unit names
+ * several: the first), else the built-in default.
+ */
+static char *
+default_statedir(void)
+{
+	const char	*sd = getenv("STATE_DIRECTORY");
+
+	if (sd != NULL && sd[0] == '/')
+		return xstrndup(sd, strcspn(sd, ":"));
+	return xstrdup(CONFIG_DEFAULT_STATEDIR);
+}
+
 static void
 parse_root(struct ctx *c, struct config *cfg)
 {
@@ -1576,7 +1595,7 @@ parse_root(struct ctx *c, struct config *cfg)
 	size_t		 i, count;
 	int		 lvl;
 
-	cfg->state_directory = xstrdup(CONFIG_DEFAULT_STATEDIR);
+	cfg->state_directory = default_statedir();
 	cfg->log_level = LOG_LEVEL_INFO;
 	cfg->stats_interval_ms = 5 * 60 * 1000;
 	cfg->heartbeat_interval_ms = 0;

@@ -25,7 +25,8 @@
  * Returns 0, or -1 with *errmsg (naming the path, never the contents).
  */
 int
-secret_read_file(const char *path, char **value, char **errmsg)
+secret_read_file(const char *path, int creddir, char **value,
+    char **errmsg)
 {
 	struct stat	 st;
 	char		*data = NULL;
@@ -49,7 +50,8 @@ secret_read_file(const char *path, char **value, char **errmsg)
 		*errmsg = xasprintf("%s is not a regular file", path);
 		goto fail;
 	}
-	if ((st.st_mode & 077) != 0) {
+	if ((st.st_mode & 077) != 0 &&
+	    !(creddir && (st.st_mode & 0777) == 0440)) {
 		*errmsg = xasprintf("%s is readable by group or others "
 		    "(mode %04o); chmod 600 it", path,
 		    (unsigned)(st.st_mode & 07777));

@@ -23,13 +23,15 @@ struct secret {
 };
 
 /*
- * Read a secret file: a regular file, not accessible by group or others,
- * at most SECRET_FILE_MAX bytes, one trailing newline stripped, not empty,
+ * Read a secret file: a regular file, not accessible by group or others
+ * (creddir: a file of $CREDENTIALS_DIRECTORY, where systemd's ACL shows as
+ * mode 0440, which is accepted), at most SECRET_FILE_MAX bytes, one trailing newline stripped, not empty,
  * no control characters. Returns 0 with *value allocated (wipe it with
  * secret_free()), or -1 with *errmsg allocated (naming the path, never
  * the contents).
  */
-int	secret_read_file(const char *path, char **value, char **errmsg);
+int	secret_read_file(const char *path, int creddir, char **value,
+	    char **errmsg);
 /* Wipe and free a secret's value and forget where it came from. */
 void	secret_clear(struct secret *);
 
