@@ -4,7 +4,7 @@ $STATE_DIRECTORY (the first of a colon-separated list; a relative value is
 ignored), else the built-in default, /var/lib/hss-forwarder whatever
 --prefix was (HSS_DEFAULT_STATEDIR, from the build). A `state_directory`
 key always wins. Each case is seen through the lock: the test holds the
-directory's .lock, and the daemon refuses naming the directory it chose.
+directory's lock, and the daemon refuses naming the directory it chose.
 Nothing is created outside the test's directory: as root the daemon runs
 as nobody, which cannot create the built-in default."""
 import fcntl
@@ -68,12 +68,14 @@ class Env:
         return path
 
     def locked_dir(self, name):
-        """A directory whose .lock is held, as by a running daemon."""
+        """A directory locked as by a running daemon: the directory
+        itself flocked, its pid in .lock."""
         path = os.path.join(self.dir, name)
         os.mkdir(path)
-        fd = os.open(os.path.join(path, ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        os.write(fd, b"4242\n")
+        with open(os.path.join(path, ".lock"), "w") as f:
+            f.write("4242\n")
         if self.uid is not None:
             os.chown(path, self.uid, self.uid)
             os.chown(os.path.join(path, ".lock"), self.uid, self.uid)
