@@ -112,14 +112,3 @@ ratelimit_throttled(struct ratelimit *r, int64_t now, int64_t retry_after)
 		if (r->free_at[i] != INFLIGHT && r->free_at[i] < until)
 			r->free_at[i] = until;
 }
-
-int
-ratelimit_available(const struct ratelimit *r, int64_t now)
-{
-	int	 i, n = 0;
-
-	for (i = 0; i < r->rate; i++)
-		if (r->free_at[i] <= now)
-			n++;
-	return n;
-}

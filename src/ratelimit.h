@@ -44,7 +44,5 @@ void		 ratelimit_done(struct ratelimit *, int64_t now_ms);
  */
 void		 ratelimit_throttled(struct ratelimit *, int64_t now_ms,
 		    int64_t retry_after_ms);
-/* Tokens available now (for tests and stats). */
-int		 ratelimit_available(const struct ratelimit *, int64_t now_ms);
 
 #endif

@@ -27,27 +27,50 @@ call(struct ratelimit *r, int64_t now)
 	return w;
 }
 
+/*
+ * Calls at one instant until one has to wait: how many went through
+ * (the tokens usable at now), and *wait, the wait the next one was told.
+ */
+static int
+burst(struct ratelimit *r, int64_t now, int64_t *wait)
+{
+	int64_t	 w;
+	int	 n = 0;
+
+	while ((w = call(r, now)) == 0 && n < 1000)
+		n++;
+	*wait = w;
+	return n;
+}
+
 /* A full bucket: calls_per_minute calls at once, then each token back
  * 60 s after its call. */
 static void
 test_burst_then_refill(void **state)
 {
 	struct ratelimit	*r = ratelimit_new(5, T0);
+	int64_t			 w;
 	int			 i;
 
-	assert_int_equal(ratelimit_available(r, T0), 5);
+	assert_int_equal(burst(r, T0, &w), 5);
+	assert_int_equal(w, 60000);
+	ratelimit_free(r);
+
+	r = ratelimit_new(5, T0);
 	for (i = 0; i < 5; i++)
 		assert_int_equal(call(r, T0 + i * 1000), 0);
-	assert_int_equal(ratelimit_available(r, T0 + 4000), 0);
 	assert_int_equal(call(r, T0 + 4000), 56000);
 	assert_int_equal(call(r, T0 + 59999), 1);
 	assert_int_equal(call(r, T0 + 60000), 0);
 	/* The second token comes back 60 s after the second call. */
 	assert_int_equal(call(r, T0 + 60000), 1000);
 	assert_int_equal(call(r, T0 + 61000), 0);
-	assert_int_equal(ratelimit_available(r, T0 + 61999), 0);
-	assert_int_equal(ratelimit_available(r, T0 + 62000), 1);
-	assert_int_equal(ratelimit_available(r, T0 + 64000), 3);
+	/* The third, fourth and fifth at 62, 63 and 64 s. */
+	assert_int_equal(call(r, T0 + 61999), 1);
+	assert_int_equal(call(r, T0 + 62000), 0);
+	assert_int_equal(call(r, T0 + 62000), 1000);
+	assert_int_equal(burst(r, T0 + 64000, &w), 2);
+	assert_int_equal(w, 120000 - 64000);	/* the 60 s call's token */
 	ratelimit_free(r);
 	ratelimit_free(NULL);
 }
@@ -57,6 +80,7 @@ static void
 test_in_flight(void **state)
 {
 	struct ratelimit	*r = ratelimit_new(2, T0);
+	int64_t			 w;
 
 	assert_int_equal(ratelimit_take(r, T0), 0);
 	assert_int_equal(ratelimit_take(r, T0), 0);
@@ -70,7 +94,8 @@ test_in_flight(void **state)
 	/* done() without a call in flight is harmless. */
 	ratelimit_done(r, T0 + 65000);
 	ratelimit_done(r, T0 + 65000);
-	assert_int_equal(ratelimit_available(r, T0 + 125000), 2);
+	assert_int_equal(burst(r, T0 + 125000, &w), 2);
+	assert_int_equal(w, 60000);
 	ratelimit_free(r);
 }
 
@@ -79,15 +104,15 @@ static void
 test_cap(void **state)
 {
 	struct ratelimit	*r = ratelimit_new(5, T0);
+	int64_t			 w;
 	int			 i;
 
 	for (i = 0; i < 5; i++)
 		assert_int_equal(call(r, T0), 0);
-	assert_int_equal(ratelimit_available(r, T0 + 3600000), 5);
-	assert_int_equal(ratelimit_available(r, INT64_MAX / 2), 5);
-	for (i = 0; i < 5; i++)
-		assert_int_equal(call(r, INT64_MAX / 2), 0);
-	assert_int_equal(call(r, INT64_MAX / 2), 60000);
+	assert_int_equal(burst(r, T0 + 3600000, &w), 5);
+	assert_int_equal(w, 60000);
+	assert_int_equal(burst(r, INT64_MAX / 2, &w), 5);
+	assert_int_equal(w, 60000);
 	ratelimit_free(r);
 }
 
@@ -96,15 +121,17 @@ static void
 test_throttled_no_retry_after(void **state)
 {
 	struct ratelimit	*r = ratelimit_new(5, T0);
+	int64_t			 w;
 
 	assert_int_equal(call(r, T0), 0);
 	assert_int_equal(call(r, T0 + 1000), 0);	/* answered 429 */
 	ratelimit_throttled(r, T0 + 1000, 0);
-	assert_int_equal(ratelimit_available(r, T0 + 1000), 0);
+	/* Empty: no token now, the next one a minute later. */
 	assert_int_equal(call(r, T0 + 1000), 60000);
 	assert_int_equal(call(r, T0 + 60999), 1);
 	/* After the minute the bucket has refilled completely. */
-	assert_int_equal(ratelimit_available(r, T0 + 61000), 5);
+	assert_int_equal(burst(r, T0 + 61000, &w), 5);
+	assert_int_equal(w, 60000);
 	ratelimit_free(r);
 }
 
@@ -113,14 +140,16 @@ static void
 test_throttled_retry_after(void **state)
 {
 	struct ratelimit	*r = ratelimit_new(5, T0);
+	int64_t			 w;
 
 	assert_int_equal(call(r, T0), 0);	/* answered 429 */
 	ratelimit_throttled(r, T0, 30000);
 	assert_int_equal(call(r, T0), 30000);
 	assert_int_equal(call(r, T0 + 29999), 1);
-	/* Every token but the 429'd call's is usable again. */
-	assert_int_equal(ratelimit_available(r, T0 + 30000), 4);
-	assert_int_equal(ratelimit_available(r, T0 + 60000), 5);
+	/* Every token but the 429'd call's is usable again; that one
+	 * 60 s after its call. */
+	assert_int_equal(burst(r, T0 + 30000, &w), 4);
+	assert_int_equal(w, 30000);
 	/* A second 429 never shortens a longer block. */
 	ratelimit_throttled(r, T0 + 70000, 20000);
 	ratelimit_throttled(r, T0 + 71000, 1000);
@@ -128,10 +157,16 @@ test_throttled_retry_after(void **state)
 	/* A call in flight during a 429 keeps its token until done. */
 	assert_int_equal(ratelimit_take(r, T0 + 90000), 0);
 	ratelimit_throttled(r, T0 + 90000, 5000);
-	assert_int_equal(ratelimit_available(r, T0 + 95000), 4);
+	assert_int_equal(call(r, T0 + 94999), 1);
+	/* The four others, not the one in flight: the next token is one
+	 * of these four, a minute after their calls. */
+	assert_int_equal(burst(r, T0 + 95000, &w), 4);
+	assert_int_equal(w, 60000);
 	ratelimit_done(r, T0 + 95000);
-	assert_int_equal(ratelimit_available(r, T0 + 154999), 4);
-	assert_int_equal(ratelimit_available(r, T0 + 155000), 5);
+	/* Its token comes back 60 s after it completed, not before. */
+	assert_int_equal(call(r, T0 + 154999), 1);
+	assert_int_equal(burst(r, T0 + 155000, &w), 5);
+	assert_int_equal(w, 60000);
 	ratelimit_free(r);
 }
 
@@ -141,6 +176,7 @@ static void
 test_set_rate(void **state)
 {
 	struct ratelimit	*r = ratelimit_new(30, T0);
+	int64_t			 w;
 	int			 i;
 
 	assert_int_equal(ratelimit_rate(r), 30);
@@ -148,9 +184,13 @@ test_set_rate(void **state)
 		assert_int_equal(call(r, T0), 0);
 	ratelimit_set_rate(r, 5, T0);
 	assert_int_equal(ratelimit_rate(r), 5);
-	assert_int_equal(ratelimit_available(r, T0), 2);
+	/* The three used tokens are kept: two of five left. */
+	assert_int_equal(burst(r, T0, &w), 2);
+	assert_int_equal(w, 60000);
+	/* Raising the rate adds a token usable at once. */
 	ratelimit_set_rate(r, 6, T0);
-	assert_int_equal(ratelimit_available(r, T0), 3);
+	assert_int_equal(burst(r, T0, &w), 1);
+	assert_int_equal(w, 60000);
 	ratelimit_free(r);
 	r = ratelimit_new(0, T0);	/* clamped to 1 */
 	assert_int_equal(call(r, T0), 0);
