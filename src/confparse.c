@@ -72,9 +72,22 @@ diag_vadd(struct confparse *c, struct diag_list *l, int line, int col,
     const char *fmt, va_list ap)
 {
 	struct diag_item	*it;
-	char			*msg;
+	char			*raw, *msg, *file;
+	size_t			 len;
 
-	msg = xvasprintf(fmt, ap);
+	/*
+	 * Every diagnostic is escaped as log lines are (log_escape): a key,
+	 * a value or the path may hold a TAB, a line break or an escape
+	 * sequence, and the message must stay one line on a terminal.
+	 */
+	raw = xvasprintf(fmt, ap);
+	len = strlen(raw);
+	msg = xmalloc(4 * len + 1);
+	log_escape(msg, 4 * len + 1, raw, len);
+	free(raw);
+	len = strlen(c->file);
+	file = xmalloc(4 * len + 1);
+	log_escape(file, 4 * len + 1, c->file, len);
 	if (l->n == l->cap) {
 		l->cap = l->cap == 0 ? 8 : l->cap * 2;
 		l->items = xreallocarray(l->items, l->cap, sizeof(*l->items));
@@ -84,9 +97,10 @@ diag_vadd(struct confparse *c, struct diag_list *l, int line, int col,
 	it->col = col;
 	it->seq = c->seq++;
 	if (line > 0)
-		it->msg = xasprintf("%s:%d:%d: %s", c->file, line, col, msg);
+		it->msg = xasprintf("%s:%d:%d: %s", file, line, col, msg);
 	else
-		it->msg = xasprintf("%s: %s", c->file, msg);
+		it->msg = xasprintf("%s: %s", file, msg);
+	free(file);
 	free(msg);
 }
 
@@ -599,35 +613,30 @@ confparse_string(struct confparse *c, const yaml_node_t *map, const char *key,
 	    out) == -1 ? -1 : 1;
 }
 
-/* A file that must exist and be readable now (CA bundles, certificates). */
+/*
+ * A file that must exist and be readable now (CA bundles, certificates):
+ * opened as every file is (file_open_regular(): never blocking, a regular
+ * file only).
+ */
 int
 confparse_readable(struct confparse *c, const yaml_node_t *map, const char *key,
     char **out)
 {
 	yaml_node_t	*n;
-	struct stat	 st;
-	int		 fd, rv = -1;
+	const char	*why;
+	int		 fd;
 
 	if ((n = confparse_get(c, map, key)) == NULL)
 		return 0;
 	if (confparse_check_string(c, key, n, PATH_LEN_MAX, NULL, NULL,
 	    out) == -1)
 		return -1;
-	if ((fd = open(*out, O_RDONLY | O_CLOEXEC | O_NOCTTY |
-	    O_NONBLOCK)) == -1) {
-		confparse_err(c, n, "`%s`: cannot read %s: %s", key, *out,
-		    strerror(errno));
+	if ((fd = file_open_regular(*out, NULL, &why)) == -1) {
+		confparse_err(c, n, "`%s`: cannot read %s: %s", key, *out, why);
 		return -1;
 	}
-	if (fstat(fd, &st) == -1)
-		confparse_err(c, n, "`%s`: %s: %s", key, *out, strerror(errno));
-	else if (!S_ISREG(st.st_mode))
-		confparse_err(c, n, "`%s`: %s is not a regular file", key,
-		    *out);
-	else
-		rv = 1;
 	close(fd);
-	return rv;
+	return 1;
 }
 
 /*
@@ -982,7 +991,11 @@ mark_error(struct confparse *c, const yaml_mark_t *m, const char *what,
 
 /*
  * An event-level pass before the document is built: syntax errors,
- * anchors and aliases (refused), more than one document.
+ * anchors and aliases (refused), more than one document, and the limits on
+ * nesting and size (CONFPARSE_DEPTH_MAX, CONFPARSE_NODES_MAX). libyaml
+ * takes time that grows with the cube of the nesting depth of flow
+ * collections (100,000 `[` took 22 s), so the pass stops at the first
+ * collection nested too deep, after reading a bounded part of the file.
  */
 static int
 scan_events(struct confparse *c, const unsigned char *buf, size_t len)
@@ -990,7 +1003,8 @@ scan_events(struct confparse *c, const unsigned char *buf, size_t len)
 	yaml_parser_t	 p;
 	yaml_event_t	 ev;
 	yaml_char_t	*anchor;
-	int		 done = 0, docs = 0, rv = 0;
+	size_t		 nodes = 0;
+	int		 done = 0, docs = 0, depth = 0, rv = 0;
 
 	if (!yaml_parser_initialize(&p))
 		fatalx("%s: yaml_parser_initialize failed", __func__);
@@ -1023,15 +1037,40 @@ scan_events(struct confparse *c, const unsigned char *buf, size_t len)
 			break;
 		case YAML_SEQUENCE_START_EVENT:
 			anchor = ev.data.sequence_start.anchor;
+			depth++;
 			break;
 		case YAML_MAPPING_START_EVENT:
 			anchor = ev.data.mapping_start.anchor;
+			depth++;
+			break;
+		case YAML_SEQUENCE_END_EVENT:
+		case YAML_MAPPING_END_EVENT:
+			depth--;
 			break;
 		default:
 			break;
 		}
 		if (anchor != NULL)
 			mark_error(c, &ev.start_mark, "anchor", "&", anchor);
+		if (ev.type == YAML_SCALAR_EVENT || ev.type == YAML_ALIAS_EVENT ||
+		    ev.type == YAML_SEQUENCE_START_EVENT ||
+		    ev.type == YAML_MAPPING_START_EVENT)
+			nodes++;
+		if (depth > CONFPARSE_DEPTH_MAX) {
+			confparse_err_at(c, (int)ev.start_mark.line + 1,
+			    (int)ev.start_mark.column + 1, "mappings and "
+			    "sequences nested more than %d deep; the file is "
+			    "refused", CONFPARSE_DEPTH_MAX);
+			rv = -1;
+			done = 1;
+		} else if (nodes > CONFPARSE_NODES_MAX) {
+			confparse_err_at(c, (int)ev.start_mark.line + 1,
+			    (int)ev.start_mark.column + 1, "more than %d YAML "
+			    "values (keys, scalars, mappings and sequences); "
+			    "the file is refused", CONFPARSE_NODES_MAX);
+			rv = -1;
+			done = 1;
+		}
 		yaml_event_delete(&ev);
 	}
 	parser_wipe(&p);
@@ -1039,55 +1078,31 @@ scan_events(struct confparse *c, const unsigned char *buf, size_t len)
 	return rv;
 }
 
+/*
+ * The file, read as every file is (file_read_regular(): never blocking, a
+ * regular file only, sized from st_size). A problem with the file as a
+ * whole is reported at 1:1, so that every diagnostic has a position.
+ */
 static int
 read_config_file(struct confparse *c, const char *path, unsigned char **bufp,
     size_t *lenp)
 {
-	struct stat	 st;
-	unsigned char	*buf = NULL;
-	size_t		 len = 0, cap;
-	ssize_t		 r;
-	int		 fd;
+	const char	*why;
+	char		*data;
+	size_t		 len;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
-		confparse_err_at(c, 0, 0, "cannot open: %s", strerror(errno));
+	if (file_read_regular(path, CONFIG_FILE_MAX, NULL, &data, &len,
+	    &why) == -1) {
+		if (strcmp(why, "larger than the limit") == 0)
+			confparse_err_at(c, 1, 1, "larger than %d bytes",
+			    CONFIG_FILE_MAX);
+		else
+			confparse_err_at(c, 1, 1, "cannot read: %s", why);
 		return -1;
 	}
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
-		confparse_err_at(c, 0, 0, "not a regular file");
-		goto fail;
-	}
-	cap = CONFIG_FILE_MAX + 1;
-	buf = xmalloc(cap);
-	for (;;) {
-		r = read(fd, buf + len, cap - len);
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r == -1) {
-			confparse_err_at(c, 0, 0, "cannot read: %s",
-			    strerror(errno));
-			goto fail;
-		}
-		if (r == 0)
-			break;
-		len += (size_t)r;
-		if (len > CONFIG_FILE_MAX) {
-			confparse_err_at(c, 0, 0, "larger than %d bytes",
-			    CONFIG_FILE_MAX);
-			goto fail;
-		}
-	}
-	close(fd);
-	*bufp = buf;
+	*bufp = (unsigned char *)data;
 	*lenp = len;
 	return 0;
-fail:
-	if (buf != NULL) {
-		OPENSSL_cleanse(buf, len);
-		free(buf);
-	}
-	close(fd);
-	return -1;
 }
 
 /* The file and its diagnostics. */

@@ -18,6 +18,15 @@
 
 /* The longest path accepted in the file. */
 #define CONFPARSE_PATH_MAX	4096
+/*
+ * Limits on the YAML itself, checked on libyaml's event stream before a
+ * document is built, so that any file is refused quickly. A real config is
+ * at most 5 deep (top, sources, a source, filters, a filter's list) and
+ * holds about 30 values per source: 32 levels and 100,000 values leave
+ * room for thousands of sources.
+ */
+#define CONFPARSE_DEPTH_MAX	32
+#define CONFPARSE_NODES_MAX	100000
 
 struct confparse;
 

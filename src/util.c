@@ -4,13 +4,18 @@
  */
 #include "autoconf.h"
 
+#include <sys/types.h>
+#include <sys/stat.h>
+
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 
@@ -102,6 +107,146 @@ secret_free(char *s)
 		return;
 	OPENSSL_cleanse(s, strlen(s));
 	free(s);
+}
+
+/* Grow a buffer that may hold a secret: the old copy is wiped. */
+static char *
+buf_grow_wiped(char *old, size_t len, size_t size)
+{
+	char	*p;
+
+	p = xmalloc(size);
+	memcpy(p, old, len);
+	OPENSSL_cleanse(old, len);
+	free(old);
+	return p;
+}
+
+/* What a file is when it is not a regular file. */
+static const char *
+file_kind_error(mode_t mode)
+{
+	if (S_ISDIR(mode))
+		return "a directory, not a regular file";
+	if (S_ISFIFO(mode))
+		return "a FIFO, not a regular file";
+	if (S_ISCHR(mode))
+		return "a character device, not a regular file";
+	if (S_ISBLK(mode))
+		return "a block device, not a regular file";
+	if (S_ISSOCK(mode))
+		return "a socket, not a regular file";
+	return "not a regular file";
+}
+
+int
+file_open_regular(const char *path, struct stat *stp, const char **why)
+{
+	struct stat	 st;
+	int		 fd, saved;
+
+	*why = NULL;
+	/* A device or a FIFO is refused before it is even opened... */
+	if (stat(path, &st) == -1) {
+		*why = strerror(errno);
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		*why = file_kind_error(st.st_mode);
+		errno = EINVAL;
+		return -1;
+	}
+	/* ...and what is opened is checked again: it may have changed. */
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC |
+	    O_NOCTTY)) == -1) {
+		*why = strerror(errno);
+		return -1;
+	}
+	if (fstat(fd, &st) == -1) {
+		saved = errno;
+		*why = strerror(saved);
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		*why = file_kind_error(st.st_mode);
+		close(fd);
+		errno = EINVAL;
+		return -1;
+	}
+	if (stp != NULL)
+		*stp = st;
+	return fd;
+}
+
+void
+file_data_free(char *data, size_t len)
+{
+	if (data == NULL)
+		return;
+	OPENSSL_cleanse(data, len);
+	free(data);
+}
+
+int
+file_read_regular(const char *path, size_t max, struct stat *stp,
+    char **datap, size_t *lenp, const char **why)
+{
+	struct stat	 st;
+	char		*data;
+	size_t		 len = 0, cap;
+	ssize_t		 r;
+	int		 fd;
+
+	*datap = NULL;
+	*lenp = 0;
+	if ((fd = file_open_regular(path, &st, why)) == -1)
+		return -1;
+	/* Sized from the file (one more byte shows that it grew), capped. */
+	cap = st.st_size >= 0 && (uintmax_t)st.st_size < max ?
+	    (size_t)st.st_size + 1 : max + 1;
+	data = xmalloc(cap + 1);
+	for (;;) {
+		if (len == cap) {
+			if (cap > max) {
+				*why = "larger than the limit";
+				goto fail;
+			}
+			/* It grew since fstat(): grow up to the cap. */
+			cap = cap > max / 2 ? max + 1 : cap * 2;
+			data = buf_grow_wiped(data, len, cap + 1);
+		}
+		r = read(fd, data + len, cap - len);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1 && errno == EAGAIN) {
+			*why = "would block";
+			goto fail;
+		}
+		if (r == -1) {
+			*why = strerror(errno);
+			goto fail;
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
+		if (len > max) {
+			*why = "larger than the limit";
+			goto fail;
+		}
+	}
+	close(fd);
+	data[len] = '\0';
+	if (stp != NULL)
+		*stp = st;
+	*datap = data;
+	*lenp = len;
+	return 0;
+fail:
+	file_data_free(data, cap + 1);
+	close(fd);
+	return -1;
 }
 
 void

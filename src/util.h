@@ -5,6 +5,9 @@
 #ifndef HSS_UTIL_H
 #define HSS_UTIL_H
 
+#include <sys/types.h>
+#include <sys/stat.h>
+
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -62,6 +65,28 @@ void	 format_duration(int64_t, char *, size_t);
  * *errstr set. *host is allocated.
  */
 int	 parse_hostport(const char *, char **, int *, const char **);
+
+/*
+ * Every file the daemon reads (config, secrets, token files, state files,
+ * CA bundles, certificates, keys) is opened here: O_RDONLY, O_NONBLOCK (a
+ * FIFO or a device cannot block the daemon), O_CLOEXEC, O_NOCTTY, and only
+ * when it is a regular file (checked with stat() before the open, so that a
+ * device is never opened, and with fstat() on the descriptor). Returns the
+ * descriptor with *st filled (st may be NULL), or -1 with *why a reason to
+ * print after the path ("No such file or directory", "a FIFO, not a regular
+ * file"); errno is kept.
+ */
+int	 file_open_regular(const char *path, struct stat *st, const char **why);
+/*
+ * Read a whole file opened as above, of at most max bytes: *data (max + 1
+ * bytes at most, NUL-terminated, sized from st_size) and *len. On failure
+ * (*why: the reason; "larger than the limit" when over max) what was read
+ * is wiped. *st as above (may be NULL). Free *data with file_data_free().
+ */
+int	 file_read_regular(const char *path, size_t max, struct stat *st,
+	    char **data, size_t *len, const char **why);
+/* Wipe (OPENSSL_cleanse) len bytes of data and free it; NULL: no-op. */
+void	 file_data_free(char *data, size_t len);
 
 int64_t	 time_now_ms(void);	/* CLOCK_REALTIME, epoch milliseconds */
 int64_t	 time_mono_ms(void);	/* CLOCK_MONOTONIC milliseconds */

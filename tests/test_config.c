@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -713,8 +714,8 @@ test_secret_file_errors(void **state)
 	load_tmp(&t,
 	    "error: cfg.yaml:8:24: `access_key_file`: cannot read %s/missing: "
 	    "No such file or directory\n"
-	    "error: cfg.yaml:9:24: `secret_key_file`: %s is not a regular "
-	    "file\n"
+	    "error: cfg.yaml:9:24: `secret_key_file`: cannot read %s: a "
+	    "directory, not a regular file\n"
 	    "error: cfg.yaml:10:28: `security_token_file`: %s/pw is readable "
 	    "by group or others (mode 0640); chmod 600 it\n", t.dir, t.dir,
 	    t.dir);
@@ -953,12 +954,165 @@ test_missing_file(void **state)
 	assert_null(config_load("/nonexistent/hss.yaml", &d));
 	assert_int_equal(d.nerrors, 1);
 	assert_int_equal(d.nwarnings, 0);
-	assert_string_equal(d.errors[0], "/nonexistent/hss.yaml: cannot open: "
-	    "No such file or directory");
+	assert_string_equal(d.errors[0], "/nonexistent/hss.yaml:1:1: cannot "
+	    "read: No such file or directory");
 	config_diag_free(&d);
 	config_diag_free(&d);	/* idempotent */
 	assert_null(config_load("/nonexistent/hss.yaml", NULL));
 	config_free(NULL);
+}
+
+/* Load path; exactly one error, equal to want. */
+static void
+load_one_error(const char *path, const char *want)
+{
+	struct config_diag	 d;
+
+	assert_null(config_load(path, &d));
+	if (d.nerrors != 1 || strcmp(d.errors[0], want) != 0)
+		fail_msg("%s: expected the one error\n%s\ngot %zu, the first: "
+		    "%s", path, want, d.nerrors,
+		    d.nerrors > 0 ? d.errors[0] : "(none)");
+	config_diag_free(&d);
+}
+
+/*
+ * A FIFO, a device or a directory as the config is refused at once
+ * (opened non-blocking, checked regular), at 1:1; a FIFO as a secret file
+ * or a CA file is refused without blocking as well.
+ */
+static void
+test_hostile_files(void **state)
+{
+	struct tmp	 t;
+	char		 path[PATH_MAX], *want, *cred;
+
+	(void)state;
+	set_test_env();
+	tmp_make(&t);
+	snprintf(path, sizeof(path), "%s/fifo.yaml", t.dir);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	want = xasprintf("%s:1:1: cannot read: a FIFO, not a regular file",
+	    path);
+	load_one_error(path, want);
+	free(want);
+	load_one_error("/dev/zero", "/dev/zero:1:1: cannot read: a character "
+	    "device, not a regular file");
+	want = xasprintf("%s:1:1: cannot read: a directory, not a regular "
+	    "file", t.dir);
+	load_one_error(t.dir, want);
+	free(want);
+
+	snprintf(path, sizeof(path), "%s/sk", t.dir);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	cred = xasprintf(
+	    "      method: aksk\n"
+	    "      access_key_file: /dev/zero\n"
+	    "      secret_key_file: %s/sk\n", t.dir);
+	write_cfg(&t, cred);
+	free(cred);
+	load_tmp(&t,
+	    "error: cfg.yaml:8:24: `access_key_file`: cannot read /dev/zero: "
+	    "a character device, not a regular file\n"
+	    "error: cfg.yaml:9:24: `secret_key_file`: cannot read %s/sk: a "
+	    "FIFO, not a regular file\n", t.dir);
+	tmp_remove(&t);
+}
+
+static double
+elapsed_ms(const struct timespec *a)
+{
+	struct timespec	 b;
+
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	return (double)(b.tv_sec - a->tv_sec) * 1e3 +
+	    (double)(b.tv_nsec - a->tv_nsec) / 1e6;
+}
+
+/*
+ * Hostile YAML: deep flow nesting (libyaml's time grows with the cube of
+ * the depth: 100,000 `[` took 22 s) and too many values are refused on
+ * the event stream. The time taken is printed, not asserted.
+ */
+static void
+test_hostile_yaml(void **state)
+{
+	static const struct {
+		const char	*name;
+		const char	*unit;
+		const char	*tail;
+		size_t		 n;
+		const char	*want;
+	} cases[] = {
+		{ "100000 [", "[", "", 100000, ":1:33: mappings and sequences "
+		    "nested more than 32 deep; the file is refused" },
+		{ "100000 {a: ", "{a: ", "", 100000, ":1:129: mappings and "
+		    "sequences nested more than 32 deep; the file is refused" },
+		{ "block nesting 33", NULL, NULL, 33, ":33:65: mappings and "
+		    "sequences nested more than 32 deep; the file is refused" },
+		{ "400000 values", "a,", "]", 400000, ":1:200000: more than "
+		    "100000 YAML values (keys, scalars, mappings and sequences); "
+		    "the file is refused" },
+	};
+	struct tmp	 t;
+	struct buf	 b;
+	struct timespec	 ts;
+	char		 path[PATH_MAX], *want;
+	size_t		 i, j;
+
+	(void)state;
+	tmp_make(&t);
+	snprintf(path, sizeof(path), "%s/deep.yaml", t.dir);
+	for (i = 0; i < HSS_ARRAY_LEN(cases); i++) {
+		buf_init(&b);
+		buf_adds(&b, "");
+		if (cases[i].unit == NULL) {
+			/* a:\n  a:\n    a: ... as block mappings */
+			for (j = 0; j < cases[i].n; j++)
+				buf_printf(&b, "%*sa:\n", (int)(2 * j), "");
+			buf_printf(&b, "%*s1\n", (int)(2 * j), "");
+		} else {
+			if (strcmp(cases[i].tail, "]") == 0)
+				buf_adds(&b, "[");
+			for (j = 0; j < cases[i].n; j++)
+				buf_adds(&b, cases[i].unit);
+			buf_adds(&b, cases[i].tail);
+		}
+		write_file(path, b.data, 0644);
+		buf_free(&b);
+		want = xasprintf("%s%s", path, cases[i].want);
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		load_one_error(path, want);
+		printf("# %s: refused in %.1f ms\n", cases[i].name,
+		    elapsed_ms(&ts));
+		free(want);
+	}
+	tmp_remove(&t);
+}
+
+/* A control character in a key or a value is escaped in diagnostics. */
+static void
+test_diag_escaped(void **state)
+{
+	struct tmp	 t;
+
+	(void)state;
+	set_test_env();
+	tmp_make(&t);
+	write_cfg(&t, "      method: aksk\n"
+	    "      access_key_env: HSS_TEST_AK\n"
+	    "      secret_key_env: HSS_TEST_SK\n"
+	    "      ac\tcess: x\n");
+	load_tmp(&t, "error: cfg.yaml:10:7: unknown key (not shown: it may be "
+	    "a secret)\n");
+	tmp_file(&t, "cfg.yaml", "outputs:\n  - name: out\n    format: json\n"
+	    "    transport: stdout\n    for\tmat: \"\\e[31mred\"\n"
+	    "sources: \"a\\nb\"\n", 0644);
+	load_tmp(&t, "error: cfg.yaml:5:5: unknown key `for\\x09mat`; did you "
+	    "mean `format`?\n"
+	    "error: cfg.yaml:6:10: `sources`: expected a sequence, got a "
+	    "string\n");
+	tmp_remove(&t);
 }
 
 static void
@@ -1002,6 +1156,9 @@ main(void)
 		cmocka_unit_test(test_secret_inline),
 		cmocka_unit_test(test_example),
 		cmocka_unit_test(test_missing_file),
+		cmocka_unit_test(test_hostile_files),
+		cmocka_unit_test(test_hostile_yaml),
+		cmocka_unit_test(test_diag_escaped),
 		cmocka_unit_test(test_names),
 	};
 	const char	*src;
