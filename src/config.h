@@ -22,6 +22,8 @@
  * TLS1_2_VERSION and TLS1_3_VERSION. */
 #define CONFIG_TLS1_2		0x0303
 #define CONFIG_TLS1_3		0x0304
+/* The LEEF delimiters accepted (config.c says why these). */
+#define CONFIG_LEEF_DELIMITERS	"^|~\t"
 
 enum cred_method {
 	CRED_AKSK,

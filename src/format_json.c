@@ -9,6 +9,11 @@
  * Longer than max_message_size: the message is the stand-in object
  *   {"event_id":..,"occur_time":..,"_hss":{...,"truncated":true,
  *    "original_size":N}}
+ * which itself always fits (max_message_size is at least 480): when it
+ * does not (an event_id of control characters is six times longer
+ * written), the id is cut on a character boundary and
+ * "event_id_truncated":true follows it; when even the _hss members leave
+ * no room, _hss holds only "truncated" and "original_size".
  */
 #include "autoconf.h"
 
@@ -21,6 +26,74 @@
 #include "format.h"
 #include "format_util.h"
 #include "util.h"
+
+/*
+ * The length of the longest prefix of the JSON string text s (escaped, no
+ * quotes) within max bytes that ends between two characters: never inside
+ * an escape (\uXXXX, \n, ...) or a UTF-8 sequence.
+ */
+static size_t
+json_cut(const char *s, size_t len, size_t max)
+{
+	const unsigned char	*p = (const unsigned char *)s;
+	size_t			 i = 0, n;
+
+	while (i < len) {
+		if (p[i] == '\\')
+			n = p[i + 1] == 'u' ? 6 : 2;
+		else if (p[i] < 0x80)
+			n = 1;
+		else if ((n = format_utf8_len(p + i)) == 0)
+			n = 1;
+		if (i + n > max)
+			break;
+		i += n;
+	}
+	return i;
+}
+
+/* The stand-in, its event_id cut to fit max (see the top). */
+static void
+json_stub(struct buf *b, const struct hss_event *ev,
+    const struct format_ctx *ctx, size_t orig, size_t max)
+{
+	struct buf	 id;
+	size_t		 start = b->len, fixed, keep;
+	int		 minimal;
+
+	format_json_stub(b, ev, ctx, orig);
+	if (max == 0 || b->len - start <= max)
+		return;
+	buf_init(&id);
+	format_json_string(&id, ev->event_id);
+	/* Everything but the id's text, with the marker. */
+	fixed = b->len - start - (id.len - 2) +
+	    strlen(",\"event_id_truncated\":true");
+	minimal = fixed >= max;
+	buf_truncate(b, start);
+	if (minimal) {
+		/* {"event_id":"","event_id_truncated":true,"occur_time":N,
+		 * "_hss":{"truncated":true,"original_size":N}}: under 200 */
+		buf_printf(b, ",\"occur_time\":%lld,\"_hss\":{\"truncated\":true,"
+		    "\"original_size\":%zu}}", (long long)ev->occur_time, orig);
+		fixed = b->len - start + strlen("{\"event_id\":\"\","
+		    "\"event_id_truncated\":true");
+		buf_truncate(b, start);
+	}
+	keep = fixed < max ? json_cut(id.data + 1, id.len - 2, max - fixed) :
+	    0;
+	buf_adds(b, "{\"event_id\":\"");
+	buf_add(b, id.data + 1, keep);
+	buf_printf(b, "\",\"event_id_truncated\":true,\"occur_time\":%lld,"
+	    "\"_hss\":", (long long)ev->occur_time);
+	if (minimal)
+		buf_printf(b, "{\"truncated\":true,\"original_size\":%zu}",
+		    orig);
+	else
+		format_json_hss(b, ctx, orig);
+	buf_addc(b, '}');
+	buf_free(&id);
+}
 
 int
 format_json(struct buf *b, const struct hss_event *ev,
@@ -47,7 +120,7 @@ format_json(struct buf *b, const struct hss_event *ev,
 	orig = b->len - start;
 	*truncated = 1;
 	buf_truncate(b, start);
-	format_json_stub(b, ev, ctx, orig);
+	json_stub(b, ev, ctx, orig, max);
 	return 0;
 }
 

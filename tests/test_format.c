@@ -14,6 +14,7 @@
  */
 #include "autoconf.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -1484,6 +1485,165 @@ test_truncation_boundary(void **state)
 	buf_free(&b);
 }
 
+/* The JSON object of buf must parse; returns it. */
+static cJSON *
+parse_json_msg(const struct buf *b)
+{
+	cJSON	*j;
+
+	if ((j = cJSON_ParseWithLength(b->data, b->len)) == NULL)
+		fail_msg("not JSON: %s", b->data);
+	return j;
+}
+
+/*
+ * The JSON stand-in for a truncated event fits max_message_size whatever
+ * the event_id: 64 control characters are 384 bytes written as \u00XX,
+ * more than the 480 allowed with the _hss members; the id is cut between
+ * two escapes and marked. With _hss members too long for any id, the
+ * minimal stand-in. (A regression input of the page fuzz target.)
+ */
+static void
+test_json_stub_fits(void **state)
+{
+	static const char	*ids[] = {
+		"\x01", "\"", "\xe2\x82\xac", "a",
+	};
+	struct hss_event	*ev = official_event();
+	struct buf		 b, id;
+	cJSON			*j, *hss;
+	char			*longname;
+	size_t			 i, k, max;
+	int			 trunc;
+
+	buf_init(&b);
+	buf_init(&id);
+	for (i = 0; i < HSS_ARRAY_LEN(ids); i++) {
+		buf_reset(&id);
+		for (k = 0; k < 64; k++)
+			buf_adds(&id, ids[i]);
+		cJSON_ReplaceItemInObjectCaseSensitive(ev->json, "event_id",
+		    cJSON_CreateString(id.data));
+		ev->event_id = cJSON_GetObjectItemCaseSensitive(ev->json,
+		    "event_id")->valuestring;
+		for (max = 480; max <= 900; max += 7) {
+			ctx_reset(FORMAT_JSON, FRAMING_LF, 0);
+			oc.max_message_size = max;
+			buf_reset(&b);
+			format_event(&b, ev, &ctx, &trunc);
+			assert_int_equal(trunc, 1);
+			if (b.len > max)
+				fail_msg("%zu bytes > %zu: %s", b.len, max,
+				    b.data);
+			j = parse_json_msg(&b);
+			hss = cJSON_GetObjectItemCaseSensitive(j, "_hss");
+			assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(
+			    hss, "truncated")));
+			assert_string_equal(cJSON_GetObjectItemCaseSensitive(
+			    hss, "source")->valuestring, ctx.source_name);
+			/* the id is a prefix of the real one, or all of it */
+			assert_true(strncmp(ev->event_id,
+			    cJSON_GetObjectItemCaseSensitive(j,
+			    "event_id")->valuestring, strlen(
+			    cJSON_GetObjectItemCaseSensitive(j,
+			    "event_id")->valuestring)) == 0);
+			if (strcmp(cJSON_GetObjectItemCaseSensitive(j,
+			    "event_id")->valuestring, ev->event_id) != 0)
+				assert_true(cJSON_IsTrue(
+				    cJSON_GetObjectItemCaseSensitive(j,
+				    "event_id_truncated")));
+			cJSON_Delete(j);
+		}
+	}
+	/* _hss members longer than the limit: the minimal stand-in */
+	ctx_reset(FORMAT_JSON, FRAMING_LF, 0);
+	oc.max_message_size = 480;
+	longname = xmalloc(600);
+	memset(longname, 'r', 599);
+	longname[599] = '\0';
+	ctx.region = longname;
+	buf_reset(&b);
+	format_event(&b, ev, &ctx, &trunc);
+	assert_true(b.len <= 480);
+	j = parse_json_msg(&b);
+	hss = cJSON_GetObjectItemCaseSensitive(j, "_hss");
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(hss,
+	    "truncated")));
+	assert_null(cJSON_GetObjectItemCaseSensitive(hss, "region"));
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j,
+	    "event_id_truncated")));
+	cJSON_Delete(j);
+	free(longname);
+	hss_event_free(ev);
+	buf_free(&b);
+	buf_free(&id);
+}
+
+/*
+ * LEEF: with every delimiter config.c accepts, the message splits into
+ * exactly the pairs written, each key whole (keys are [A-Za-z0-9_]), even
+ * when every value holds the delimiter.
+ */
+static void
+test_leef_keys_whole(void **state)
+{
+	static const char	 delims[] = CONFIG_LEEF_DELIMITERS;
+	struct hss_event	*ev = official_event(), *e2;
+	struct buf		 b, err;
+	cJSON			*o;
+	char			*p, *field, *eq, sep[2], *save, *dup;
+	char			 v[64];
+	size_t			 i, k, npairs;
+	int			 trunc;
+
+	buf_init(&b);
+	buf_init(&err);
+	for (i = 0; i < strlen(delims); i++) {
+		snprintf(v, sizeof(v), "a%cb=c%cevent_id=forged", delims[i],
+		    delims[i]);
+		o = cJSON_Duplicate(ev->json, 1);
+		cJSON_ReplaceItemInObjectCaseSensitive(o, "host_name",
+		    cJSON_CreateString(v));
+		cJSON_ReplaceItemInObjectCaseSensitive(o, "severity",
+		    cJSON_CreateString(v));
+		ctx_reset(FORMAT_LEEF, FRAMING_LF, 0);
+		oc.leef_delimiter = delims[i];
+		buf_reset(&b);
+		assert_non_null(e2 = event_from_json(o, &err));
+		format_event(&b, e2, &ctx, &trunc);
+		hss_event_free(e2);
+		/* the header: 6 fields separated by '|', then the pairs */
+		p = b.data;
+		for (k = 0; k < 6; k++) {
+			assert_non_null(p = strchr(p, '|'));
+			p++;
+		}
+		dup = xstrdup(p);
+		sep[0] = delims[i];
+		sep[1] = '\0';
+		npairs = 0;
+		for (field = strtok_r(dup, sep, &save); field != NULL;
+		    field = strtok_r(NULL, sep, &save)) {
+			assert_non_null(eq = strchr(field, '='));
+			for (p = field; p < eq; p++)
+				if (!(isalnum((unsigned char)*p) || *p == '_'))
+					fail_msg("delimiter %02x: key split: "
+					    "%s", (unsigned)delims[i], field);
+			if (strncmp(field, "event_id=", 9) == 0)
+				assert_string_equal(field + 9,
+				    ev->event_id);
+			npairs++;
+		}
+		assert_true(npairs > 10);
+		assert_non_null(strstr(b.data, "identHostName=ab=cevent_id="
+		    "forged"));
+		free(dup);
+	}
+	hss_event_free(ev);
+	buf_free(&b);
+	buf_free(&err);
+}
+
 static void
 test_severity_and_numbers(void **state)
 {
@@ -1553,6 +1713,8 @@ main(void)
 		cmocka_unit_test(test_truncation_boundary),
 		cmocka_unit_test(test_severity_and_numbers),
 		cmocka_unit_test(test_leef_delimiter),
+		cmocka_unit_test(test_json_stub_fits),
+		cmocka_unit_test(test_leef_keys_whole),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
