@@ -1,8 +1,9 @@
 /*
  * The parsers of API response headers: Retry-After (api_retry_after_ms:
- * delay-seconds or an HTTP-date), Date (curl_getdate, as api.c turns it
- * into the server's clock in milliseconds) and the token expiry time
- * (auth_parse_time, ISO 8601). The input is one header value.
+ * delay-seconds or an HTTP-date), Date (http_date_ms, the one helper that
+ * api.c and auth.c use to turn it into the server's clock in
+ * milliseconds) and the token expiry time (auth_parse_time, ISO 8601). The
+ * input is one header value.
  */
 #include "autoconf.h"
 
@@ -15,6 +16,7 @@
 
 #include "api.h"
 #include "auth.h"
+#include "http.h"
 #include "util.h"
 
 #include "fuzz.h"
@@ -32,8 +34,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char		*s;
-	int64_t		 ms, v;
-	time_t		 t;
+	int64_t		 ms;
 
 	if (size > 4096)
 		return 0;
@@ -49,11 +50,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	}
 
-	/* Date: api.c keeps (int64_t)t * 1000; it must not overflow */
-	if ((t = curl_getdate(s, NULL)) != -1 &&
-	    __builtin_mul_overflow((int64_t)t, 1000, &v)) {
-		fprintf(stderr, "fuzz_headers: Date %s: %lld s overflows in "
-		    "milliseconds\n", s, (long long)t);
+	/* Date: epoch milliseconds of 1970..9999, or -1 */
+	if (http_date_ms(s, &ms) == 0 &&
+	    (ms < 0 || ms > HTTP_DATE_MAX * 1000)) {
+		fprintf(stderr, "fuzz_headers: Date %s: %lld ms\n", s,
+		    (long long)ms);
 		abort();
 	}
 

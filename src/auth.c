@@ -19,7 +19,6 @@
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
-#include <curl/curl.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -640,8 +639,7 @@ iam_done(const struct http_resp *r, void *arg)
 	const cJSON		*tok, *exp;
 	char			*code = NULL, *msg = NULL, *detail = NULL;
 	int64_t			 now = time_now_ms(), expires, server_now;
-	int64_t			 lifetime;
-	time_t			 d;
+	int64_t			 lifetime, d;
 
 	t->xfer = NULL;
 	wipe_req_body(t);
@@ -678,8 +676,8 @@ iam_done(const struct http_resp *r, void *arg)
 	    auth_parse_time(exp->valuestring, &expires) == 0) {
 		/* Measure the lifetime on IAM's clock, not ours. */
 		server_now = now;
-		if (r->date != NULL && (d = curl_getdate(r->date, NULL)) != -1)
-			server_now = (int64_t)d * 1000;
+		if (http_date_ms(r->date, &d) == 0)
+			server_now = d;
 		lifetime = expires - server_now;
 		if (lifetime <= AUTH_EXPIRY_MARGIN) {
 			log_warnx("%s: IAM token expires in %lld ms, using "

@@ -15,7 +15,11 @@
 #include "autoconf.h"
 
 #include <sys/types.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -639,14 +643,50 @@ confparse_readable(struct confparse *c, const yaml_node_t *map, const char *key,
 	return 1;
 }
 
+/* The host of an authority "host[:port]" or "[v6]:port" is loopback. */
+static int
+loopback_host(const char *auth, size_t len)
+{
+	struct in_addr	 a4;
+	struct in6_addr	 a6;
+	char		 host[256];
+	const char	*end;
+	size_t		 n;
+
+	if (len > 0 && auth[0] == '[') {
+		if ((end = memchr(auth, ']', len)) == NULL)
+			return 0;
+		n = (size_t)(end - auth) - 1;
+		auth++;
+	} else {
+		end = memchr(auth, ':', len);
+		n = end != NULL ? (size_t)(end - auth) : len;
+	}
+	if (n == 0 || n >= sizeof(host))
+		return 0;
+	memcpy(host, auth, n);
+	host[n] = '\0';
+	/* libcurl resolves localhost to the loopback addresses itself. */
+	if (strcasecmp(host, "localhost") == 0)
+		return 1;
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	if (inet_pton(AF_INET6, host, &a6) == 1)
+		return IN6_IS_ADDR_LOOPBACK(&a6);
+	return 0;
+}
+
 /*
- * A URL: scheme://host[:port][/path] with one of schemes; warn_http: plain
- * http:// is warned about. A URL holding a user name or password is refused
- * without being shown.
+ * A URL: scheme://host[:port][/path] with one of schemes. loopback_http:
+ * plain http:// only to a loopback address (127.0.0.0/8, ::1, localhost:
+ * tests, the simulator), warned about; anywhere else signed requests,
+ * passwords and tokens would travel in clear, so it is an error. A URL
+ * holding a user name or password is refused without being shown.
  */
 int
 confparse_url(struct confparse *c, const yaml_node_t *map, const char *key,
-    const char *const *schemes, size_t nschemes, int warn_http, char **out)
+    const char *const *schemes, size_t nschemes, int loopback_http,
+    char **out)
 {
 	yaml_node_t	*n;
 	const char	*s, *sep, *auth;
@@ -687,15 +727,22 @@ confparse_url(struct confparse *c, const yaml_node_t *map, const char *key,
 		confparse_err(c, n, "`%s`: `%s` contains a space", key, s);
 		goto fail;
 	}
+	if (loopback_http && strncmp(s, "http://", 7) == 0) {
+		if (!loopback_host(auth, authlen)) {
+			confparse_err(c, n, "`%s`: `%s`: plain http:// is "
+			    "allowed only to a loopback address (127.0.0.0/8, "
+			    "::1, localhost); use https://", key, s);
+			goto fail;
+		}
+		confparse_warn(c, n, "`%s`: plain http:// is not encrypted; "
+		    "use https:// outside tests", key);
+	}
 	free(all);
 	len = strlen(s);
 	while (len > (size_t)(auth - s) + authlen && s[len - 1] == '/')
 		len--;
 	free(*out);
 	*out = xstrndup(s, len);
-	if (warn_http && strncmp(s, "http://", 7) == 0)
-		confparse_warn(c, n, "`%s`: plain http:// is not encrypted; "
-		    "use https:// outside tests", key);
 	return 1;
 fail:
 	free(all);

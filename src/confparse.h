@@ -130,11 +130,12 @@ int		 confparse_readable(struct confparse *, const yaml_node_t *map,
 		    const char *key, char **);
 /*
  * scheme://host[:port][/path] with one of schemes, trailing slashes cut;
- * warn_http: warn about plain http://.
+ * loopback_http: plain http:// only to a loopback address (warned about),
+ * an error elsewhere.
  */
 int		 confparse_url(struct confparse *, const yaml_node_t *map,
 		    const char *key, const char *const *schemes,
-		    size_t nschemes, int warn_http, char **);
+		    size_t nschemes, int loopback_http, char **);
 /* HOST:PORT as written in *addr, and parsed. */
 int		 confparse_hostport(struct confparse *, const yaml_node_t *map,
 		    const char *key, char **addr, char **host, int *port);

@@ -478,6 +478,38 @@ fail_event_cb(evutil_socket_t fd, short kind, void *arg)
 	xfer_complete(x, CURLE_FAILED_INIT);
 }
 
+/*
+ * The CA bundle is read here, as every file is (file_read_regular(): never
+ * blocking, a regular file only), and handed to libcurl in memory: libcurl
+ * opening the path itself could block on a FIFO. It replaces the default
+ * bundle as CURLOPT_CAINFO did (the default CA directory stays).
+ */
+static CURLcode
+set_ca_file(struct http_xfer *x, const char *path)
+{
+	struct curl_blob	 blob;
+	const char		*why;
+	char			*data;
+	size_t			 len;
+	CURLcode		 rc;
+
+	if (file_read_regular(path, HTTP_CA_FILE_MAX, NULL, &data, &len,
+	    &why) == -1) {
+		x->setup_error = xasprintf("ca_file %s: %s", path,
+		    strcmp(why, "larger than the limit") == 0 ?
+		    "larger than 16 MiB" : why);
+		return CURLE_READ_ERROR;
+	}
+	blob.data = data;
+	blob.len = len;
+	blob.flags = CURL_BLOB_COPY;
+	if ((rc = curl_easy_setopt(x->easy, CURLOPT_CAINFO_BLOB, &blob)) ==
+	    CURLE_OK)
+		rc = curl_easy_setopt(x->easy, CURLOPT_CAINFO, NULL);
+	file_data_free(data, len);
+	return rc;
+}
+
 #define SETOPT(opt, val) do {						\
 	if ((rc = curl_easy_setopt(x->easy, opt, val)) != CURLE_OK)	\
 		goto fail;						\
@@ -545,8 +577,12 @@ http_request(struct http *h, const struct http_req *req, http_cb cb,
 	SETOPT(CURLOPT_PIPEWAIT, 1L);
 	SETOPT(CURLOPT_SSL_VERIFYPEER, 1L);
 	SETOPT(CURLOPT_SSL_VERIFYHOST, 2L);
-	if (req->ca_file != NULL)
-		SETOPT(CURLOPT_CAINFO, req->ca_file);
+	/* TLS 1.2 at least, to the API and to an https:// proxy. */
+	SETOPT(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+	SETOPT(CURLOPT_PROXY_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+	if (req->ca_file != NULL && (rc = set_ca_file(x, req->ca_file)) !=
+	    CURLE_OK)
+		goto fail;
 	if (req->proxy != NULL)
 		SETOPT(CURLOPT_PROXY, req->proxy);
 	SETOPT(CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
@@ -595,6 +631,20 @@ fail:
 	evtimer_add(&x->fail_ev, &tv);
 	x->fail_pending = 1;
 	return x;
+}
+
+int
+http_date_ms(const char *s, int64_t *ms)
+{
+	time_t	 t;
+
+	if (s == NULL || (t = curl_getdate(s, NULL)) == -1)
+		return -1;
+	/* 1970-01-01 to 9999-12-31T23:59:59Z: no overflow in milliseconds */
+	if (t < 0 || (int64_t)t > HTTP_DATE_MAX)
+		return -1;
+	*ms = (int64_t)t * 1000;
+	return 0;
 }
 
 void

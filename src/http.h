@@ -16,6 +16,9 @@ struct http_xfer;
 
 #define HTTP_DEFAULT_MAX_RESPONSE	(64 * 1024 * 1024)
 #define HTTP_DEFAULT_CONNECT_TIMEOUT	10000	/* ms */
+#define HTTP_CA_FILE_MAX		(16 * 1024 * 1024)
+/* 9999-12-31T23:59:59Z, the last second an HTTP-date can name */
+#define HTTP_DATE_MAX			253402300799LL
 
 struct http_req {
 	const char	 *method;	/* "GET" or "POST" */
@@ -70,6 +73,12 @@ void		 http_cancel(struct http_xfer *);
  */
 void		 http_error_fields(const char *, size_t, char **code,
 		    char **msg);
+/*
+ * An HTTP-date (Date, Retry-After; curl_getdate()) as epoch milliseconds:
+ * 0, or -1 when it is not a date or is outside 1970..9999 (a hostile year
+ * would overflow in milliseconds). Every header date goes through here.
+ */
+int		 http_date_ms(const char *, int64_t *);
 /* Number of requests in flight. */
 size_t		 http_active(const struct http *);
 

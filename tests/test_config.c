@@ -1173,7 +1173,7 @@ main(void)
 	}
 	set_test_env();
 	failed += cmocka_run_group_tests_name("config", tests, NULL, NULL);
-	failed += run_data_dir("bad", 0, 35);
+	failed += run_data_dir("bad", 0, 36);
 	failed += run_data_dir("warn", 1, 3);
 	return failed != 0;
 }
