@@ -51,6 +51,9 @@ struct daemon {
 	struct event_base	 *base;
 	struct config		 *conf;
 	struct config		 *next_conf;	/* reload waiting to apply */
+	struct outset		 *next_outputs;	/* built for next_conf */
+	int			  next_lock_fd;	/* its state directory, */
+	char			 *next_locked_dir; /* when another one */
 	const char		 *config_path;
 	struct api		 *api;
 	struct outset		 *outputs;
@@ -72,6 +75,7 @@ struct daemon {
 	char			 *locked_dir;
 	int			  once;
 	int			  verbose;
+	int			  running;	/* the event loop runs */
 	int			  stopping;	/* 1: pipeline stopping */
 	int			  exiting;	/* exit after the stop */
 	int			  failed;
@@ -174,9 +178,11 @@ log_diag(const struct config_diag *diag)
  * still holds the owner's pid for the refusal message and for people; it is
  * opened without following links or blocking, and only if regular.
  * `flock -n STATEDIR true` tells a script whether a daemon holds it.
+ * *lockfd: the locked directory's descriptor (the lock is held while it is
+ * open).
  */
 static int
-lock_statedir(struct daemon *d, const char *dir)
+lock_statedir(const char *dir, int *lockfd)
 {
 	struct stat	 st;
 	struct buf	 err;
@@ -185,8 +191,7 @@ lock_statedir(struct daemon *d, const char *dir)
 	int		 fd = -1, pfd = -1;
 
 	buf_init(&err);
-	if (d->locked_dir != NULL && strcmp(d->locked_dir, dir) == 0)
-		return 0;
+	*lockfd = -1;
 	if (cursor_check_dir(dir, &err) == -1) {
 		log_errorx("state directory %s: %s", dir, err.data);
 		goto fail;
@@ -229,11 +234,7 @@ lock_statedir(struct daemon *d, const char *dir)
 		    path);
 	if (pfd != -1)
 		close(pfd);
-	if (d->lock_fd != -1)
-		close(d->lock_fd);
-	free(d->locked_dir);
-	d->lock_fd = fd;
-	d->locked_dir = xstrdup(dir);
+	*lockfd = fd;
 	free(path);
 	buf_free(&err);
 	return 0;
@@ -378,17 +379,22 @@ pipeline_stopped(struct daemon *d)
 		event_base_loopexit(d->base, NULL);
 		return;
 	}
+	/* Everything that can fail was done when SIGHUP came (reload_prepare):
+	 * from here on the new config only starts. */
 	config_free(d->conf);
 	d->conf = d->next_conf;
 	d->next_conf = NULL;
-	apply_log_level(d);
-	if (lock_statedir(d, d->conf->state_directory) == -1) {
-		log_errorx("reload: cannot use the new state directory; "
-		    "stopping");
-		d->failed = 1;
-		event_base_loopexit(d->base, NULL);
-		return;
+	d->outputs = d->next_outputs;
+	d->next_outputs = NULL;
+	if (d->next_lock_fd != -1) {
+		close(d->lock_fd);
+		free(d->locked_dir);
+		d->lock_fd = d->next_lock_fd;
+		d->locked_dir = d->next_locked_dir;
+		d->next_lock_fd = -1;
+		d->next_locked_dir = NULL;
 	}
+	apply_log_level(d);
 	log_info("reload: new config applied");
 	pipeline_start(d);
 	notify("READY=1");
@@ -443,10 +449,17 @@ pipeline_start(struct daemon *d)
 	size_t			 i, noutputs, refused = 0;
 
 	buf_init(&err);
-	/* Checked by outputs_check(); only a changed file fails here. */
-	if ((d->outputs = outset_new(d->base, d->conf->outputs,
-	    d->conf->noutputs)) == NULL)
-		fatalx("the outputs cannot be set up");
+	/* A reload built them already (reload_prepare()). */
+	if (d->outputs == NULL && (d->outputs = outset_new(d->base,
+	    d->conf->outputs, d->conf->noutputs)) == NULL) {
+		/* At start-up only: a file changed since outputs_check(). */
+		log_errorx("the outputs cannot be set up; stopping");
+		d->failed = 1;
+		d->exiting = 1;
+		event_base_loopexit(d->base, NULL);
+		buf_free(&err);
+		return 0;
+	}
 	outset_start(d->outputs);
 	d->api = d->api != NULL ? d->api : api_new(d->base);
 
@@ -500,7 +513,13 @@ pipeline_start(struct daemon *d)
 	d->sources_running = d->nsources;
 	for (i = 0; i < d->nsources; i++)
 		source_start(d->sources[i]);
-	if (d->nsources == 0) {
+	if (d->nsources == 0 && d->running && !d->once) {
+		/* A reload never stops the daemon: it waits for the next. */
+		log_errorx("reload: no source of the new config can run; the "
+		    "outputs and /metrics stay up: fix the state files and "
+		    "reload again");
+		d->failed = 1;
+	} else if (d->nsources == 0) {
 		log_errorx("no source can run; stopping");
 		d->failed = 1;
 		d->exiting = 1;
@@ -568,32 +587,58 @@ sigterm_cb(evutil_socket_t sig, short ev, void *arg)
 	pipeline_stop(d);
 }
 
+/*
+ * A reload never exits the daemon: everything about the new config that
+ * can fail is done here, before the running pipeline stops: the file is
+ * loaded and checked, its outputs are built (TLS material loaded: a file
+ * replaced later cannot fail the start), a new state directory is locked.
+ * Any failure keeps the running config, with the reason logged.
+ */
 static void
 sighup_cb(evutil_socket_t sig, short ev, void *arg)
 {
 	struct daemon		*d = arg;
 	struct config_diag	 diag;
 	struct config		*conf;
+	struct outset		*outs = NULL;
+	int			 lockfd = -1;
 
 	memset(&diag, 0, sizeof(diag));
 	log_info("SIGHUP: reloading %s", d->config_path);
+	if (d->stopping) {
+		log_warnx("reload: already stopping; SIGHUP ignored");
+		return;
+	}
 	conf = config_load(d->config_path, &diag);
 	log_diag(&diag);
 	config_diag_free(&diag);
-	if (conf == NULL || outputs_check(conf) == -1) {
+	if (conf == NULL) {
 		log_errorx("reload: %s has errors; keeping the running config",
 		    d->config_path);
+		return;
+	}
+	if ((outs = outset_new(d->base, conf->outputs, conf->noutputs)) ==
+	    NULL) {
+		log_errorx("reload: the outputs of %s cannot be set up; "
+		    "keeping the running config", d->config_path);
 		config_free(conf);
 		return;
 	}
-	if (d->stopping) {
-		log_warnx("reload: already stopping; new config ignored");
+	if (strcmp(conf->state_directory, d->locked_dir) != 0 &&
+	    lock_statedir(conf->state_directory, &lockfd) == -1) {
+		log_errorx("reload: cannot use the state directory %s; "
+		    "keeping the running config", conf->state_directory);
+		outset_free(outs);
 		config_free(conf);
 		return;
 	}
 	notify("RELOADING=1");
-	config_free(d->next_conf);
 	d->next_conf = conf;
+	d->next_outputs = outs;
+	if (lockfd != -1) {
+		d->next_lock_fd = lockfd;
+		d->next_locked_dir = xstrdup(conf->state_directory);
+	}
 	pipeline_stop(d);
 }
 
@@ -673,6 +718,7 @@ main(int argc, char *argv[])
 
 	memset(&d, 0, sizeof(d));
 	d.lock_fd = -1;
+	d.next_lock_fd = -1;
 	d.started = time_now_ms();
 	d.config_path = CONFIG_DEFAULT_PATH;
 	while ((ch = getopt_long(argc, argv, "c:fnvVh", longopts, NULL)) != -1) {
@@ -735,11 +781,12 @@ main(int argc, char *argv[])
 		fatalx("libcurl initialisation failed");
 	if (!foreground && daemon(0, 0) == -1)
 		fatal("daemon");
-	if (lock_statedir(&d, d.conf->state_directory) == -1) {
+	if (lock_statedir(d.conf->state_directory, &d.lock_fd) == -1) {
 		config_free(d.conf);
 		curl_global_cleanup();
 		return 1;
 	}
+	d.locked_dir = xstrdup(d.conf->state_directory);
 	if ((d.base = event_base_new()) == NULL)
 		fatalx("cannot create the event loop");
 
@@ -754,6 +801,7 @@ main(int argc, char *argv[])
 	} else
 		notify("READY=1");
 	report_status(&d);
+	d.running = 1;
 	event_base_dispatch(d.base);
 
 	log_info("stopped%s", d.failed ? " (with failures)" : "");
@@ -762,10 +810,14 @@ main(int argc, char *argv[])
 	daemon_free_events(&d);
 	event_base_free(d.base);
 	config_free(d.conf);
+	outset_free(d.next_outputs);
 	config_free(d.next_conf);
 	if (d.lock_fd != -1)
 		close(d.lock_fd);
+	if (d.next_lock_fd != -1)
+		close(d.next_lock_fd);
 	free(d.locked_dir);
+	free(d.next_locked_dir);
 	curl_global_cleanup();
 	return d.failed ? 1 : 0;
 }
