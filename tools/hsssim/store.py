@@ -296,6 +296,10 @@ class Store:
         return lo + int(min(v, 1.0) * (hi - lo))
 
     def visible(self, e, now):
+        """A late event from occur_time + delay on; any other at once
+        (even one whose occur_time is ahead of the API's clock)."""
+        if not self.is_late(e):
+            return True
         return now >= e.occur_time + self.delay(e)
 
     def poison_of(self, e):
