@@ -66,6 +66,21 @@ def _factor(v):
     return f
 
 
+def _dense(v):
+    n, sep, t = v.partition("@")
+    try:
+        n = int(n)
+        if n < 0:
+            raise ValueError
+        if len(t) == 13 and t.isdigit():
+            return (n, int(t), False)
+        return (n, parse_signed_duration_ms(t), True)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            "want COUNT@TIME: TIME in epoch ms (13 digits) or a signed "
+            "duration from the simulator's now at start, e.g. 2500000@-1h")
+
+
 def _share(v):
     f = float(v)
     if not 0 <= f <= 1:
@@ -183,6 +198,10 @@ def build_parser():
                    "--total-factor + N (default 0)")
     g.add_argument("--total-factor", type=_factor, default=1.0, metavar="F",
                    help="see --total-extra (default 1)")
+    g.add_argument("--dense", type=_dense, metavar="COUNT@TIME",
+                   help="COUNT synthetic events all at one occur_time TIME "
+                   "(epoch ms, or e.g. -1h from now), made only when served: "
+                   "a window of more than 2,000,000 events")
     g.add_argument("--mb-id-share", type=_share, default=0.0, metavar="F",
                    help="share of events whose event_id is 64 characters "
                    "but 118 bytes of UTF-8 (default 0)")
@@ -323,6 +342,10 @@ def main(argv=None):
     st.poison_share, st.poison_kind = a.poison_share, a.poison_kind
     st.total_extra, st.total_factor = a.total_extra, a.total_factor
     st.mb_id_share = a.mb_id_share
+    if a.dense is not None and a.dense[0] > 0:
+        n, t, rel = a.dense
+        st.dense = storemod.DenseBlock(a.seed, next(iter(a.projects)),
+                                       anchor + t if rel else t, n)
     st.shuffle, st.churn = a.shuffle, a.churn
     st.churn_insert, st.churn_handle = a.churn_insert, a.churn_handle
     st.churn_limit = a.churn_limit

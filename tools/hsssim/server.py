@@ -268,6 +268,8 @@ class Sim:
                 "total_extra": s.total_extra,
                 "total_factor": s.total_factor,
                 "mb_id_share": s.mb_id_share,
+                "dense": None if s.dense is None else {
+                    "count": s.dense.n, "occur_time_ms": s.dense.t},
                 "churn": s.churn, "churn_insert": s.churn_insert,
                 "churn_handle": s.churn_handle, "churn_limit": s.churn_limit,
                 "mutate": s.mutate, "mutate_share": s.mutate_share,
@@ -370,7 +372,24 @@ class Sim:
             "live_rate": (rate, lambda v: setattr(self, "live_rate", v)),
         }
         for k, v in c.items():
-            if k == "faults":
+            if k == "dense":
+                if v is None:
+                    blk = None
+                elif isinstance(v, dict) and set(v) <= {
+                        "count", "occur_time_ms"} and "count" in v:
+                    n = count(v["count"])
+                    t = v.get("occur_time_ms", s.now_ms() - 3600000)
+                    if isinstance(t, bool) or not isinstance(t, int) or \
+                            t < 0:
+                        raise ValueError("dense.occur_time_ms must be an "
+                                         "integer >= 0")
+                    blk = storemod.DenseBlock(s.seed, next(iter(
+                        self.projects)), t, n) if n > 0 else None
+                else:
+                    raise ValueError('dense must be null or {"count": N, '
+                                     '"occur_time_ms": T}')
+                todo.append(lambda blk=blk: setattr(s, "dense", blk))
+            elif k == "faults":
                 if not isinstance(v, dict):
                     raise ValueError("faults must be an object kind -> "
                                      "probability")
@@ -512,7 +531,7 @@ class Handler(BaseHTTPRequestHandler):
                "credential": None, "begin_time": None, "end_time": None,
                "offset": None, "limit": None, "fault": None,
                "client": self.client_address[0], "request_id":
-               self.request_id}
+               self.request_id, "sdk_date": hdrs.get("x-sdk-date")}
         with sim.lock:
             sim.in_flight += 1
         self.rec = rec
@@ -649,12 +668,18 @@ class Handler(BaseHTTPRequestHandler):
                     matched = st.match(pid, q, snow)
                 if st.shuffle:
                     st.rngs["shuffle"].shuffle(matched)
+                if st.dense is not None and st.dense.matches(pid, q, snow):
+                    matched = storemod.WithDense(matched, st.dense)
                 page = matched[q.offset:q.offset + q.limit]
                 total = st.reported_total(len(matched))
                 out = st.page_body(total, page)
                 rec["total_num"] = total
                 rec["total_actual"] = len(matched)
                 rec["returned"] = len(page)
+                dense = [e for e in page if isinstance(e, tuple)]
+                if dense:
+                    rec["dense"] = len(dense)
+                    page = [e for e in page if not isinstance(e, tuple)]
                 poisoned = [e.event_id for e in page
                             if st.poison_of(e) is not None]
                 if poisoned:
@@ -740,7 +765,20 @@ class Handler(BaseHTTPRequestHandler):
                         "poison_ids": sorted(e.event_id for e in evs
                                              if st.poison_of(e) is not None),
                         "count": len(evs), "now_ms": now,
-                        "max_now_ms": st.max_now}
+                        "max_now_ms": st.max_now,
+                        "dense_count": st.dense.n if st.dense is not None
+                        and st.dense.matches(pid, q, now) else 0}
+            if path == "/_sim/dense" and cmd == "GET":
+                blk = st.dense
+                if blk is None:
+                    return {"count": 0, "event_ids": []}
+                i = int(args.get("from", "0") or 0)
+                n = int(args.get("count", "10") or 0)
+                if i < 0 or not 0 <= n <= 100000:
+                    raise ValueError("from >= 0, count 0..100000")
+                return {"count": blk.n, "occur_time_ms": blk.t,
+                        "event_ids": [blk.event_id(j) for j in
+                                      range(i, min(i + n, blk.n))]}
             if path == "/_sim/event" and cmd == "GET":
                 e = st.by_id.get(args.get("id", ""))
                 if e is None:

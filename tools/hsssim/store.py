@@ -142,6 +142,79 @@ def parse_query(pairs, strict=True):
     return q, None
 
 
+class DenseBlock:
+    """count synthetic events of the first project, all at one occur_time
+    (so no split in time can separate them), made only when a page holds
+    them: a window of more than 2,000,000 events at the cost of the pages
+    read.  Category host, enterprise project 0, never late, hostile,
+    poisoned or mutating; they match a query without filters other than
+    time, category and enterprise project."""
+
+    def __init__(self, seed, pid, occur_time, count):
+        self.seed = str(seed).encode()
+        self.pid = pid
+        self.t = occur_time
+        self.n = count
+        self._frag = None
+
+    def matches(self, pid, q, now):
+        if pid != self.pid or q.category not in (None, "host") or \
+                q.ep not in ("0", "all_granted_eps"):
+            return False
+        if q.enums or q.severity_list is not None or \
+                q.event_types is not None or \
+                q.event_class_ids is not None or q.tag_list is not None or \
+                q.strings:
+            return False
+        lo, hi = q.window(now)
+        return lo is None or lo <= self.t <= hi
+
+    def event_id(self, i):
+        import uuid
+        d = gen.hashlib.blake2b(self.seed + b":dense:%d" % i,
+                                digest_size=16).digest()
+        return str(uuid.UUID(bytes=d, version=4))
+
+    def body(self, i):
+        if self._frag is None:
+            self._frag = (b'"event_class_id":"dense_0001","event_type":1001,'
+                          b'"event_name":"Dense event","severity":"Low",'
+                          b'"host_name":"dense-host","host_id":"dense-host-'
+                          b'0001","attack_phase":"Exploit","attack_tag":'
+                          b'"attack_attempt","occur_time":%d,'
+                          b'"handle_status":"unhandled","event_count":1,'
+                          b'"resource_info":{"enterprise_project_id":"0"}}'
+                          % self.t)
+        return b'{"event_id":"%s",%s' % (self.event_id(i).encode(),
+                                         self._frag)
+
+
+class WithDense:
+    """The matched list (newest first) with a dense block inside it, after
+    the events newer than the block: a read-only sequence whose slices
+    are lists of Event or ("dense", i)."""
+
+    def __init__(self, real, block):
+        self.real = real
+        self.block = block
+        self.k = sum(1 for e in real if e.occur_time > block.t)
+
+    def __len__(self):
+        return len(self.real) + self.block.n
+
+    def __getitem__(self, sl):
+        a, b, _ = sl.indices(len(self))
+        k, n, out = self.k, self.block.n, []
+        for i in range(a, b):
+            if i < k:
+                out.append(self.real[i])
+            elif i < k + n:
+                out.append(("dense", i - k))
+            else:
+                out.append(self.real[i - n])
+        return out
+
+
 class Store:
     def __init__(self, seed, anchor_ms, region, domain_id):
         self.lock = threading.RLock()
@@ -165,6 +238,7 @@ class Store:
         self.mb_id_share = 0.0
         self.total_extra = 0
         self.total_factor = 1.0
+        self.dense = None          # DenseBlock or None
         self.hostile = False
         self.hostile_share = 0.1
         self.mutate = False
@@ -418,7 +492,8 @@ class Store:
 
     def page_body(self, total, page):
         return b'{"total_num":%d,"data_list":[%s]}' % (
-            total, b",".join(self.event_json(e) for e in page))
+            total, b",".join(self.dense.body(e[1]) if isinstance(e, tuple)
+                             else self.event_json(e) for e in page))
 
     def churn_step(self, pid, q, matched, now):
         """Churn "between two page requests": called for a request with
