@@ -13,7 +13,8 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.environ.get("srcdir", "."), "tools"))
 from hsssim import signer  # noqa: E402
-from hsssim.testkit import SimProc, base_args, run, wait_until  # noqa: E402,E501
+from hsssim.testkit import (SimProc, base_args, run,  # noqa: E402
+                            wait_until)
 
 ALL = {"enterprise_project_id": "all_granted_eps", "category": "host"}
 SKEW_MSG = ("Incorrect IAM authentication information: x-sdk-date is more "
@@ -28,7 +29,8 @@ def date_header(r):
 
 class ClockOffset(unittest.TestCase):
     def test_start_offset_date_and_now(self):
-        with SimProc(*base_args("--events", "10", "--clock-offset=-14m")) as sim:
+        with SimProc(*base_args("--events", "10",
+                                "--clock-offset=-14m")) as sim:
             t0 = time.time()
             r = sim.events(ALL)
             t1 = time.time()
