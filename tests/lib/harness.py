@@ -180,12 +180,27 @@ class Harness:
 
 
 def delivered_ids(stdout_text):
-    """event_ids of the json-format messages on the daemon's stdout."""
+    """event_ids of the json-format messages on the daemon's stdout (the
+    daemon's own messages, such as gaps, are not events)."""
     ids = []
     for line in stdout_text.splitlines():
         if line.strip():
-            ids.append(json.loads(line)["event_id"])
+            o = json.loads(line)
+            if "event_id" in o or "_hss" not in o or "type" not in o["_hss"]:
+                ids.append(o["event_id"])
     return ids
+
+
+def gap_messages(stdout_text):
+    """The _hss objects of the json-format gap messages on stdout."""
+    gaps = []
+    for line in stdout_text.splitlines():
+        if line.strip():
+            o = json.loads(line)
+            h = o.get("_hss", {})
+            if "event_id" not in o and h.get("type") == "gap":
+                gaps.append(h)
+    return gaps
 
 
 def main(test):
