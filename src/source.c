@@ -143,7 +143,8 @@ struct source {
 	struct reader		 sweep;
 	int			 sweep_active;
 	int64_t			 sweep_next;	/* mono; 0: after catching up */
-	int64_t			 sweep_from;	/* the range of this sweep */
+	int64_t			 sweep_begin;	/* the range of this sweep */
+	int64_t			 sweep_from;	/* ... the next chunk's begin */
 	int64_t			 sweep_to;
 	int64_t			 sweep_calls;
 	uint64_t		 sweep_late;
@@ -1318,7 +1319,7 @@ sweep_kick(struct source *s)
 		return;
 	}
 	s->sweep_active = 1;
-	s->sweep_from = from;
+	s->sweep_begin = s->sweep_from = from;
 	s->sweep_to = to;
 	s->sweep_calls = 0;
 	s->sweep_late = 0;
@@ -1353,7 +1354,7 @@ sweep_done(struct reader *r)
 	if (s->sweep_late > 0)
 		log_info("source \"%s\": late sweep of %s..%s: %" PRIu64
 		    " events that became visible late delivered (%lld API "
-		    "calls)", s->conf->name, time_str(s->sweep_from),
+		    "calls)", s->conf->name, time_str(s->sweep_begin),
 		    time_str(s->sweep_to), s->sweep_late,
 		    (long long)s->sweep_calls);
 	else

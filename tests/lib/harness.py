@@ -179,6 +179,36 @@ class Harness:
         subprocess.run(["rm", "-rf", self.dir])
 
 
+def free_port():
+    """A TCP port free on 127.0.0.1 right now."""
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http_get(port, path):
+    """(status, body) of GET http://127.0.0.1:port/path; (0, why) when
+    nothing listens yet."""
+    import urllib.error
+    try:
+        with urllib.request.urlopen("http://127.0.0.1:%d%s" % (port, path),
+                                    timeout=10) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+    except urllib.error.URLError as e:
+        return 0, str(e)
+
+
+def metric(text, name):
+    """The value of the first sample of metric name in Prometheus text."""
+    for line in text.splitlines():
+        if line.startswith(name + "{") or line.startswith(name + " "):
+            return float(line.rsplit(" ", 1)[1])
+    return None
+
+
 def delivered_ids(stdout_text):
     """event_ids of the json-format messages on the daemon's stdout (the
     daemon's own messages, such as gaps, are not events)."""
