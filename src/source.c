@@ -182,6 +182,7 @@ static void	source_arm(struct source *, int64_t, enum source_state);
 static void	reader_fetch(struct reader *);
 static void	reader_next_part(struct reader *);
 static void	sweep_kick(struct source *);
+static void	source_wait_acks(struct source *);
 
 const char *
 source_name(const struct source *s)
@@ -330,9 +331,12 @@ timer_cb(evutil_socket_t fd, short ev, void *arg)
 		reader_fetch(&s->live);
 		break;
 	case SOURCE_WAIT_ACK:
-		/* A failed commit being retried. */
+		/*
+		 * A failed commit being retried: a sweep page that arrived
+		 * meanwhile may have handed the outputs more, wait for it.
+		 */
 		if (s->acks_pending == 0)
-			source_commit(s);
+			source_wait_acks(s);
 		break;
 	case SOURCE_STOPPING:
 	case SOURCE_FETCHING:
@@ -898,22 +902,25 @@ process_page(struct reader *r, const struct api_result *res)
 	}
 
 	for (i = 0; i < s->page.nerrors; i++) {
-		if (r->pass == 0)
+		if (r->pass == 0 && !r->sweep)
 			log_warnx("source \"%s\": %s %s: page %" PRId64
 			    " (offset %" PRId64 "): %s; event skipped",
 			    s->conf->name, reader_what(r), window_str(&r->cur),
 			    r->page_no, r->offset, s->page.errors[i]);
 	}
-	if (r->pass == 0)
+	/* The sweep reads again what the live windows read: not counted. */
+	if (r->pass == 0 && !r->sweep)
 		s->st.invalid += s->page.nerrors;
 	r->invalid_in_pass += s->page.nerrors;
 	for (i = 0; i < s->page.nevents; i++) {
 		ev = s->page.events[i];
 		idset_add(r->seen, ev->event_id, strlen(ev->event_id),
 		    ev->occur_time);
-		s->st.received++;
+		if (!r->sweep)
+			s->st.received++;
 		if (cursor_has(s->cursor, ev->event_id)) {
-			s->st.duplicates++;
+			if (!r->sweep)
+				s->st.duplicates++;
 			continue;
 		}
 		deliver(r, ev);

@@ -33,8 +33,8 @@ struct source_env {
  * metrics (stats.c) are generated from this list.
  */
 #define SOURCE_COUNTERS(X)						\
-	X(received, "valid events received from the API")		\
-	X(duplicates, "events dropped as already delivered")		\
+	X(received, "valid events received from the API (live windows)") \
+	X(duplicates, "events dropped as already delivered (live windows)") \
 	X(sent, "events handed to the outputs")			\
 	X(committed, "events acknowledged by every output and committed") \
 	X(invalid, "events rejected as malformed")			\
