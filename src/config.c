@@ -41,7 +41,8 @@ static const char *const source_keys[] = {
 	"name", "region", "project_id", "category", "enterprise_project_id",
 	"endpoint", "ca_file", "proxy", "timeout", "credentials",
 	"poll_interval", "settle", "lookback", "backfill", "page_size",
-	"calls_per_minute", "max_tracked_ids", "filters",
+	"calls_per_minute", "max_tracked_ids", "filters", "sweep_range",
+	"sweep_interval",
 };
 
 static const char *const output_keys[] = {
@@ -396,6 +397,8 @@ source_defaults(struct source_config *src)
 	src->page_size = 1000;
 	src->calls_per_minute = 5;
 	src->max_tracked_ids = 1000000;
+	src->sweep_range_ms = 24 * 3600 * 1000LL;
+	src->sweep_interval_ms = 3600 * 1000LL;
 }
 
 static void
@@ -474,6 +477,10 @@ parse_source(struct confparse *c, const yaml_node_t *n,
 	confparse_duration(c, n, "settle", "0", "1h", &src->settle_ms);
 	confparse_duration(c, n, "lookback", "0", "1d", &src->lookback_ms);
 	confparse_duration(c, n, "backfill", "1m", "30d", &src->backfill_ms);
+	confparse_duration(c, n, "sweep_range", "0", "30d",
+	    &src->sweep_range_ms);
+	confparse_duration(c, n, "sweep_interval", "10s", "7d",
+	    &src->sweep_interval_ms);
 	if (confparse_int(c, n, "page_size", 10, 1000, &i64) == 1)
 		src->page_size = (int)i64;
 	if (confparse_int(c, n, "calls_per_minute", 1, 600, &i64) == 1)

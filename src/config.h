@@ -65,6 +65,8 @@ struct source_config {
 	int		 page_size;
 	int		 calls_per_minute;
 	size_t		 max_tracked_ids;	/* dedupe set bound */
+	int64_t		 sweep_range_ms;	/* late sweep: 0 = off */
+	int64_t		 sweep_interval_ms;
 	struct kv	*filters;	/* validated query parameters */
 	size_t		 nfilters;
 };

@@ -29,6 +29,7 @@
 #include <stdint.h>
 
 struct event_base;
+struct format_gap;
 struct hss_event;
 struct kv;
 struct output_config;
@@ -45,12 +46,14 @@ struct output_origin {
 /* A message of the forwarder's own, formatted per output. */
 enum output_notice_kind {
 	NOTICE_HEARTBEAT,	/* the daemon's counters, as kv */
+	NOTICE_GAP,		/* a range that could not be read: gap */
 };
 struct output_notice {
 	enum output_notice_kind	 kind;
 	int64_t			 now_ms;
 	const struct kv		*kv;
 	size_t			 nkv;
+	const struct format_gap	*gap;
 };
 
 typedef void (*output_ack_cb)(void *arg);

@@ -238,6 +238,9 @@ output_enqueue_notice(struct output *o, const struct output_notice *n)
 	case NOTICE_HEARTBEAT:
 		rc = format_heartbeat(&o->msg, &ctx, n->now_ms, n->kv, n->nkv);
 		break;
+	case NOTICE_GAP:
+		rc = format_gap(&o->msg, &ctx, n->gap);
+		break;
 	}
 	if (rc == 0)
 		output_enqueue(o, o->msg.data, o->msg.len);
