@@ -89,6 +89,18 @@ ratelimit_take(struct ratelimit *r, int64_t now)
 	return r->free_at[best] - now;
 }
 
+/* Tokens free now. */
+static int
+available(const struct ratelimit *r, int64_t now)
+{
+	int	 i, n = 0;
+
+	for (i = 0; i < r->rate; i++)
+		if (r->free_at[i] <= now)
+			n++;
+	return n;
+}
+
 int64_t
 ratelimit_take_spare(struct ratelimit *r, int64_t now, int keep)
 {
@@ -99,7 +111,7 @@ ratelimit_take_spare(struct ratelimit *r, int64_t now, int keep)
 		return ratelimit_take(r, now);
 	if (keep >= r->rate)
 		keep = r->rate - 1;
-	if (ratelimit_available(r, now) > keep)
+	if (available(r, now) > keep)
 		return ratelimit_take(r, now);
 	/* The slot that frees the (keep + 1)-th token, earliest first. */
 	t = xreallocarray(NULL, (size_t)r->rate, sizeof(*t));

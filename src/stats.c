@@ -166,7 +166,7 @@ http_healthz(void *arg, struct buf *out, const char **content_type)
 		if ((last = source_gap(st->sources[i])) == NULL)
 			continue;
 		bad = 1;
-		evbuffer_add_printf(out, "gap: %s\n", last);
+		buf_printf(out, "gap: %s\n", last);
 	}
 	for (i = 0; i < st->noutputs; i++) {
 		n = (int)output_failures(st->outputs[i]);
