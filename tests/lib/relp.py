@@ -427,3 +427,24 @@ def relp_probe_path():
     if not os.path.exists(p):
         raise RuntimeError("%s not built (make check builds it)" % p)
     return p
+
+
+# ---------------------------------------------------------------- daemon
+
+def output_yaml(name, fmt, address, ca=None, cert=None, key=None,
+                extra=""):
+    """An output with transport relp; ca: a tls block (RELP over TLS)
+    verifying the server with that CA, cert/key: the client certificate."""
+    y = ("  - name: %s\n    format: %s\n    transport: relp\n"
+         "    address: %s\n" % (name, fmt, address))
+    if ca:
+        y += "    tls:\n      ca_file: %s\n" % ca
+        if cert:
+            y += "      cert_file: %s\n      key_file: %s\n" % (cert, key)
+    return y + extra
+
+
+def json_ids(msgs):
+    """event_ids of json-format messages (bytes each)."""
+    import json
+    return [json.loads(m)["event_id"] for m in msgs]
