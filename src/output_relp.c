@@ -310,7 +310,12 @@ orelp_input(struct output *o, const char *data, size_t len)
 			closed(o);
 			return -1;
 		case RELP_EV_ERROR:
-			conn_lost(o, "RELP: %s", relp_session_error(o->relp));
+			/* while opening conn_lost() says "RELP session: " */
+			if (o->state == OS_OPENING)
+				conn_lost(o, "%s", relp_session_error(o->relp));
+			else
+				conn_lost(o, "RELP: %s",
+				    relp_session_error(o->relp));
 			return -1;
 		}
 		off += used;
