@@ -118,7 +118,7 @@ struct output_config {
 	size_t		 max_message_size;
 	size_t		 queue_limit;
 	int		 relp_tls;	/* relp: a `tls` block was given */
-	int		 relp_window;	/* relp: messages in flight (128) */
+	int		 relp_window;	/* relp: in flight, default 128 */
 };
 
 struct config {

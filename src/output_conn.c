@@ -214,7 +214,7 @@ void
 conn_ready(struct output *o)
 {
 	if (o->transport == TRANSPORT_RELP)
-		orelp_open(o);		/* conn_up() once open is answered */
+		orelp_open(o);	/* conn_up() once open is answered */
 	else
 		conn_up(o);
 }

@@ -42,7 +42,7 @@ enum ostate {
 	OS_RESOLVING,
 	OS_CONNECTING,		/* TCP connect in progress */
 	OS_HANDSHAKE,		/* TLS handshake in progress */
-	OS_OPENING,		/* relp: open sent, its answer not yet here */
+	OS_OPENING,		/* relp: open sent, not answered yet */
 	OS_UP,
 	OS_BACKOFF,		/* waiting to retry */
 	OS_CLOSED,		/* shut down */
@@ -54,8 +54,8 @@ struct msg {
 	uint64_t	 end_off;	/* wire offset of the end, this conn */
 	int		 sent;		/* framed into the current connection */
 	int		 sent_before;	/* framed into an earlier connection */
-	int		 acked;		/* relp: answered 200, an older
-					   message not yet */
+	int		 acked;		/* relp: answered 200 (an older
+					   message not yet) */
 	size_t		 len;
 	char		 data[];	/* framed bytes */
 };
@@ -138,10 +138,9 @@ struct output {
 	uint64_t		 lf_replaced;
 
 	struct relp_session	*relp;		/* relp: the session */
-	struct buf		 relp_out;	/* relp: the frame being built */
-	int			 relp_closing;	/* relp: close sent, RELP_CLOSE_* */
-	uint64_t		 relp_refused;	/* relp: seq answered with an
-						   error, 0: none */
+	struct buf		 relp_out;	/* relp: a frame being built */
+	int			 relp_closing;	/* relp: RELP_CLOSE_* */
+	uint64_t		 relp_refused;	/* relp: seq refused, or 0 */
 
 	const char		*hostname;	/* HOSTNAME of every message */
 	char			 hostbuf[256];	/* gethostname() */

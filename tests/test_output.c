@@ -457,7 +457,7 @@ relp_accept_open(struct fixture *f, struct output *o)
 	buf_free(&open);
 	output_get_stats(o, &st);
 	assert_int_equal(st.connected, 0);	/* not before open's answer */
-	relp_expect_quiet(f);			/* nothing before it either */
+	relp_expect_quiet(f);		/* nothing before it either */
 	snprintf(rsp, sizeof(rsp), "1 rsp %zu %s\n", sizeof(offers) - 1,
 	    offers);
 	relp_send(f, rsp);
