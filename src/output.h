@@ -1,6 +1,6 @@
 /*
- * output.c: SIEM destinations (tcp, tls, relp, udp, stdout), each with its own
- * queue of framed messages, reconnect, and acknowledgement
+ * output.c: SIEM destinations (tcp, tls, relp, udp, stdout), each with its
+ * own queue of framed messages, reconnect, and acknowledgement
  * (DESIGN.md section 7).
  *
  * The delivery interface between sources and outputs:
