@@ -83,6 +83,7 @@ enum output_transport {
 	TRANSPORT_TLS,
 	TRANSPORT_UDP,
 	TRANSPORT_STDOUT,
+	TRANSPORT_RELP,		/* RELP, plain or over TLS (relp_tls) */
 };
 
 enum output_framing {
@@ -118,6 +119,8 @@ struct output_config {
 	char		 leef_delimiter;	/* default '^' */
 	size_t		 max_message_size;
 	size_t		 queue_limit;
+	int		 relp_tls;	/* relp: a `tls` block was given */
+	int		 relp_window;	/* relp: in flight, default 128 */
 };
 
 struct config {
