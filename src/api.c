@@ -71,6 +71,7 @@ struct api_call {
 	int			 throttled;
 	int			 token_retried;
 	int			 holding;	/* a rate-limit token */
+	int			 spare;		/* low priority: spare tokens */
 	char			*setup_error;
 	TAILQ_ENTRY(api_call)	 entry;
 };
@@ -244,6 +245,12 @@ api_free(struct api *a)
 	}
 	http_free(a->http);
 	free(a);
+}
+
+void
+api_call_spare(struct api_call *c)
+{
+	c->spare = 1;
 }
 
 void
@@ -615,7 +622,12 @@ call_rate(struct api_call *c)
 {
 	int64_t	 wait;
 
-	if ((wait = ratelimit_take(c->bucket->rl, time_mono_ms())) == 0) {
+	if (c->spare)
+		wait = ratelimit_take_spare(c->bucket->rl, time_mono_ms(),
+		    API_SPARE_KEEP);
+	else
+		wait = ratelimit_take(c->bucket->rl, time_mono_ms());
+	if (wait == 0) {
 		c->holding = 1;
 		call_send(c);
 		return;

@@ -81,6 +81,14 @@ typedef void (*api_cb)(const struct api_result *, void *arg);
  */
 struct api_call	*api_list_events(struct api *, const struct source_config *,
 		    const struct kv *query, size_t nquery, api_cb, void *arg);
+/*
+ * Low priority (the late sweep): the call takes a rate-limit token only
+ * while more than API_SPARE_KEEP are free, so that the live windows of the
+ * sources sharing the credential never wait for it more than one call.
+ * Right after api_list_events(), before returning to the loop.
+ */
+#define API_SPARE_KEEP	1
+void		 api_call_spare(struct api_call *);
 /* No callback after this. NULL, or from inside the callback: no-op. */
 void		 api_call_cancel(struct api_call *);
 

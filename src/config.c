@@ -41,13 +41,14 @@ static const char *const source_keys[] = {
 	"name", "region", "project_id", "category", "enterprise_project_id",
 	"endpoint", "ca_file", "proxy", "timeout", "credentials",
 	"poll_interval", "settle", "lookback", "backfill", "page_size",
-	"calls_per_minute", "max_tracked_ids", "filters",
+	"calls_per_minute", "max_tracked_ids", "filters", "sweep_range",
+	"sweep_interval",
 };
 
 static const char *const output_keys[] = {
 	"name", "format", "transport", "address", "framing", "tls",
 	"facility", "hostname", "app_name", "sd_id", "syslog_header",
-	"leef_delimiter", "max_message_size", "queue_limit",
+	"leef_delimiter", "max_message_size", "queue_limit", "relp_window",
 };
 
 static const char *const tls_keys[] = {
@@ -60,7 +61,9 @@ static const char *const level_names[] = {
 };
 static const char *const category_names[] = { "host", "container" };
 static const char *const format_names[] = { "rfc5424", "cef", "leef", "json" };
-static const char *const transport_names[] = { "tcp", "tls", "udp", "stdout" };
+static const char *const transport_names[] = {
+	"tcp", "tls", "udp", "stdout", "relp",
+};
 static const char *const framing_names[] = { "octet-counting", "lf" };
 static const char *const tls_version_names[] = { "1.2", "1.3" };
 static const char *const method_names[] = { "aksk", "password", "token" };
@@ -396,6 +399,8 @@ source_defaults(struct source_config *src)
 	src->page_size = 1000;
 	src->calls_per_minute = 5;
 	src->max_tracked_ids = 1000000;
+	src->sweep_range_ms = 24 * 3600 * 1000LL;
+	src->sweep_interval_ms = 3600 * 1000LL;
 }
 
 static void
@@ -474,6 +479,10 @@ parse_source(struct confparse *c, const yaml_node_t *n,
 	confparse_duration(c, n, "settle", "0", "1h", &src->settle_ms);
 	confparse_duration(c, n, "lookback", "0", "1d", &src->lookback_ms);
 	confparse_duration(c, n, "backfill", "1m", "30d", &src->backfill_ms);
+	confparse_duration(c, n, "sweep_range", "0", "30d",
+	    &src->sweep_range_ms);
+	confparse_duration(c, n, "sweep_interval", "10s", "7d",
+	    &src->sweep_interval_ms);
 	if (confparse_int(c, n, "page_size", 10, 1000, &i64) == 1)
 		src->page_size = (int)i64;
 	if (confparse_int(c, n, "calls_per_minute", 1, 600, &i64) == 1)
@@ -503,6 +512,7 @@ output_defaults(struct output_config *out)
 	out->leef_delimiter = '^';
 	out->max_message_size = 65536;
 	out->queue_limit = 10000;
+	out->relp_window = 128;		/* librelp's window */
 	if (gethostname(host, sizeof(host)) == -1)
 		host[0] = '\0';
 	host[sizeof(host) - 1] = '\0';
@@ -663,28 +673,40 @@ parse_output(struct confparse *c, const yaml_node_t *n,
 		case TRANSPORT_STDOUT:
 			out->framing = FRAMING_LF;
 			break;
+		case TRANSPORT_RELP:
+			out->framing = FRAMING_NONE;	/* RELP frames */
+			break;
 		}
 	}
 	if (has_framing && tr_ok && (out->transport == TRANSPORT_UDP ||
-	    out->transport == TRANSPORT_STDOUT)) {
+	    out->transport == TRANSPORT_STDOUT ||
+	    out->transport == TRANSPORT_RELP)) {
 		confparse_err(c, confparse_key(c, n, "framing"), "`framing`: "
 		    "not used with transport %s (%s)",
 		    transport_names[out->transport],
 		    out->transport == TRANSPORT_UDP ?
-		    "one message per datagram" : "one message per line");
+		    "one message per datagram" :
+		    out->transport == TRANSPORT_RELP ?
+		    "RELP frames each message itself" :
+		    "one message per line");
 	} else if (confparse_enum(c, n, "framing", framing_names,
 	    HSS_ARRAY_LEN(framing_names), &i) == 1)
 		out->framing = i == 0 ? FRAMING_OCTET_COUNTING : FRAMING_LF;
 
 	if ((v = confparse_get(c, n, "tls")) != NULL) {
-		if (tr_ok && out->transport != TRANSPORT_TLS)
+		if (tr_ok && out->transport != TRANSPORT_TLS &&
+		    out->transport != TRANSPORT_RELP)
 			confparse_err(c, confparse_key(c, n, "tls"), "`tls`: "
-			    "only used with transport tls (this output uses "
-			    "%s)", transport_names[out->transport]);
-		else
+			    "only used with transport tls or relp (this output "
+			    "uses %s)",
+			    transport_names[out->transport]);
+		else {
 			parse_tls(c, v, out);
+			out->relp_tls = tr_ok &&
+			    out->transport == TRANSPORT_RELP;
+		}
 	}
-	if (tr_ok && out->transport == TRANSPORT_TLS &&
+	if (tr_ok && (out->transport == TRANSPORT_TLS || out->relp_tls) &&
 	    out->tls.server_name == NULL && out->host != NULL)
 		out->tls.server_name = xstrdup(out->host);
 
@@ -704,6 +726,15 @@ parse_output(struct confparse *c, const yaml_node_t *n,
 		out->max_message_size = (size_t)i64;
 	if (confparse_int(c, n, "queue_limit", 1, 10000000, &i64) == 1)
 		out->queue_limit = (size_t)i64;
+	/* RELP's window: messages sent and not yet answered, 1 .. the
+	 * engine's RELP_WINDOW_MAX (src/relp.h) */
+	if ((v = confparse_key(c, n, "relp_window")) != NULL && tr_ok &&
+	    out->transport != TRANSPORT_RELP)
+		confparse_err(c, v, "`relp_window`: only used with transport "
+		    "relp (this output uses %s)",
+		    transport_names[out->transport]);
+	else if (confparse_int(c, n, "relp_window", 1, 16384, &i64) == 1)
+		out->relp_window = (int)i64;
 }
 
 /* The top level. */

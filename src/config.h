@@ -67,6 +67,8 @@ struct source_config {
 	int		 page_size;
 	int		 calls_per_minute;
 	size_t		 max_tracked_ids;	/* dedupe set bound */
+	int64_t		 sweep_range_ms;	/* late sweep: 0 = off */
+	int64_t		 sweep_interval_ms;
 	struct kv	*filters;	/* validated query parameters */
 	size_t		 nfilters;
 };
@@ -83,6 +85,7 @@ enum output_transport {
 	TRANSPORT_TLS,
 	TRANSPORT_UDP,
 	TRANSPORT_STDOUT,
+	TRANSPORT_RELP,		/* RELP, plain or over TLS (relp_tls) */
 };
 
 enum output_framing {
@@ -118,6 +121,8 @@ struct output_config {
 	char		 leef_delimiter;	/* default '^' */
 	size_t		 max_message_size;
 	size_t		 queue_limit;
+	int		 relp_tls;	/* relp: a `tls` block was given */
+	int		 relp_window;	/* relp: in flight, default 128 */
 };
 
 struct config {

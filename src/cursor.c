@@ -41,10 +41,13 @@ struct cursor {
 	char		*enterprise_project_id;
 	char		 filters_hash[65];
 	size_t		 max_ids;
-	int64_t		 lookback_ms;
+	int64_t		 lookback_ms;	/* ids are kept this long before end */
 	int64_t		 end;
+	int64_t		 since;		/* begin of the first window, or 0 */
 	int		 after_corruption;
 	struct idset	*ids;
+	size_t		 over_max;	/* dropped by max_ids at the last prune */
+	int64_t		 oldest_kept;	/* ... the oldest key kept then */
 };
 
 /* Escape '%', '=' and '\n' so that "k=v\n" lines stay unambiguous. */
@@ -218,6 +221,48 @@ cursor_path(const struct cursor *c)
 	return c->path;
 }
 
+/*
+ * Drop the ids whose prune key is older than end - lookback_ms, then the
+ * oldest beyond max_ids, remembering how many went for want of room.
+ */
+static void
+cursor_prune(struct cursor *c)
+{
+	size_t	 i, n;
+	int64_t	 t;
+
+	idset_prune(c->ids, c->end - c->lookback_ms, SIZE_MAX);
+	c->over_max = idset_prune(c->ids, INT64_MIN, c->max_ids);
+	if (c->over_max == 0)
+		return;
+	c->oldest_kept = INT64_MAX;
+	n = idset_count(c->ids);
+	for (i = 0; i < n; i++) {
+		idset_get(c->ids, i, NULL, &t);
+		if (t < c->oldest_kept)
+			c->oldest_kept = t;
+	}
+}
+
+size_t
+cursor_over_max(const struct cursor *c, int64_t *oldest_kept)
+{
+	*oldest_kept = c->over_max > 0 ? c->oldest_kept : 0;
+	return c->over_max;
+}
+
+int64_t
+cursor_since(const struct cursor *c)
+{
+	return c->since;
+}
+
+void
+cursor_set_since(struct cursor *c, int64_t since)
+{
+	c->since = since;
+}
+
 int
 cursor_has(const struct cursor *c, const char *event_id)
 {
@@ -315,7 +360,8 @@ pair_check(const cJSON *pair, int64_t *t, size_t *len)
 	if (tj == NULL || tj->next != NULL)
 		return PAIR_SHAPE;
 	*len = cJSON_IsString(id) ? strlen(id->valuestring) : 0;
-	if (*len == 0 || *len > IDSET_MAX_ID_LEN)
+	if (!cJSON_IsString(id) || event_id_valid(id->valuestring, *len,
+	    NULL) == -1)
 		return PAIR_ID;
 	if (json_int(tj, 0, t) == -1)
 		return PAIR_TIME;
@@ -391,7 +437,7 @@ check_document(const cJSON *root, struct buf *why, size_t *nids,
 			return -1;
 		case PAIR_ID:
 			buf_printf(why, "\"ids\"[%zu]: the event_id is not a "
-			    "string of 1-%d characters", i, IDSET_MAX_ID_LEN);
+			    "string of 1-%d characters", i, EVENT_ID_MAX);
 			return -1;
 		case PAIR_TIME:
 			buf_printf(why, "\"ids\"[%zu]: the occur_time is not "
@@ -629,6 +675,9 @@ cursor_open(const char *statedir, const char *name,
 	}
 
 	json_int(cJSON_GetObjectItemCaseSensitive(root, "end"), 0, &c->end);
+	if (json_int(cJSON_GetObjectItemCaseSensitive(root, "since"), 0,
+	    &c->since) == -1)
+		c->since = 0;
 	if (!streamed) {
 		idset_reserve(c->ids, nids, idbytes);
 		cJSON_ArrayForEach(pair,
@@ -638,7 +687,7 @@ cursor_open(const char *statedir, const char *name,
 			    strlen(pair->child->valuestring), t);
 		}
 	}
-	idset_prune(c->ids, c->end - lookback_ms, c->max_ids);
+	cursor_prune(c);
 	*status = CURSOR_OK;
 done:
 	cJSON_Delete(root);
@@ -705,8 +754,10 @@ write_state(const struct cursor *c, int fd)
 	add_json_string(&b, c->enterprise_project_id);
 	buf_adds(&b, ",\"filters_hash\":");
 	add_json_string(&b, c->filters_hash);
-	buf_printf(&b, ",\"end\":%lld,\"updated\":%lld,\"ids\":[",
-	    (long long)c->end, (long long)time_now_ms());
+	buf_printf(&b, ",\"end\":%lld,", (long long)c->end);
+	if (c->since > 0)
+		buf_printf(&b, "\"since\":%lld,", (long long)c->since);
+	buf_printf(&b, "\"updated\":%lld,\"ids\":[", (long long)time_now_ms());
 	n = idset_count(c->ids);
 	for (i = 0; i < n; i++) {
 		id = idset_get(c->ids, i, NULL, &t);
@@ -743,7 +794,7 @@ cursor_commit(struct cursor *c, int64_t new_end, struct buf *err)
 		return -1;
 	}
 	c->end = new_end;
-	idset_prune(c->ids, new_end - c->lookback_ms, c->max_ids);
+	cursor_prune(c);
 
 	fd = open(c->tmppath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
 	    O_NOFOLLOW, 0600);

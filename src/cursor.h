@@ -7,7 +7,8 @@
  * File format (one id per line so that it diffs and greps):
  *   {"version":1,"source":"NAME","project_id":"...","region":"...",
  *    "category":"host","enterprise_project_id":"0","filters_hash":"<64 hex>",
- *    "end":1700000000000,"updated":1700000000123,"ids":[
+ *    "end":1700000000000,"since":1699990000000,"updated":1700000000123,
+ *    "ids":[
  *   ["event id",1699999999000],
  *   ...]}
  */
@@ -58,7 +59,10 @@ enum cursor_open_status {
  *   "PATH: project_id is \"X\" in the state file, \"Y\" in the config"
  *   (several differences separated by "; "); the file is left untouched.
  * CURSOR_ERROR: an I/O error, *err says which. Both return NULL.
- * Ids older than end - lookback_ms and beyond max_ids are dropped at load.
+ * lookback_ms is how long ids are kept: the source's lookback plus its
+ * late sweep's range. Ids whose prune key is older than end - lookback_ms
+ * and beyond max_ids are dropped at load. "since" (optional; 0 when
+ * absent) is the begin of the first window ever read.
  */
 struct cursor	*cursor_open(const char *statedir, const char *name,
 		    const struct cursor_identity *, size_t max_ids,
@@ -73,17 +77,27 @@ const char	*cursor_path(const struct cursor *);
 /* O(1). */
 int		 cursor_has(const struct cursor *, const char *event_id);
 /*
- * Remember an id (in memory; persisted at the next commit). An id already
- * there is left alone; one that is not 1-64 bytes is refused (returns -1:
- * the state file could not hold it), else 0.
+ * Remember an id (in memory; persisted at the next commit) with its prune
+ * key: the time after which it may be forgotten (the source passes
+ * max(occur_time, begin of the window that returned it)). An id already
+ * there is left alone; one that event_id_valid() refuses is refused
+ * (returns -1), else 0.
  */
 int		 cursor_add(struct cursor *, const char *event_id,
 		    int64_t occur_time);
 size_t		 cursor_count(const struct cursor *);
 /*
+ * Ids dropped for want of room (max_ids) at the last commit or load, and
+ * the oldest prune key kept then; 0 when none were.
+ */
+size_t		 cursor_over_max(const struct cursor *, int64_t *oldest_kept);
+/* The begin of the first window ever read (0: unknown); saved at commit. */
+int64_t		 cursor_since(const struct cursor *);
+void		 cursor_set_since(struct cursor *, int64_t);
+/*
  * Set end = new_end (0 is allowed: ids delivered before the first window
  * was complete are saved and the next start plans the first window again),
- * drop ids with occur_time < new_end - lookback, then the
+ * drop ids with a prune key < new_end - lookback_ms, then the
  * oldest beyond max_ids, and write the file atomically. Returns 0, or -1
  * with *err (appended to): the file on disk is the previous one, intact, no
  * .tmp is left, and the in-memory state is the new one; call again to

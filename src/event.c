@@ -253,16 +253,46 @@ first_object(const cJSON *obj, const char *key)
 	return a->child;
 }
 
-/* Characters of a UTF-8 string; each invalid byte counts as one. */
+/* Characters of UTF-8 text: the bytes that are not continuation bytes. */
 static size_t
-utf8_chars(const char *s)
+utf8_chars(const char *s, size_t len)
 {
-	size_t	 n = 0;
+	size_t	 n = 0, i;
 
-	for (; *s != '\0'; s++)
-		if (((unsigned char)*s & 0xC0) != 0x80)
+	for (i = 0; i < len; i++)
+		if (((unsigned char)s[i] & 0xC0) != 0x80)
 			n++;
 	return n;
+}
+
+int
+event_id_valid(const char *id, size_t len, struct buf *why)
+{
+	size_t	 n;
+
+	if (len == 0) {
+		if (why != NULL)
+			buf_adds(why, "event_id is empty");
+		return -1;
+	}
+	if (memchr(id, '\0', len) != NULL) {
+		if (why != NULL)
+			buf_adds(why, "event_id holds a NUL character");
+		return -1;
+	}
+	if (len > EVENT_ID_MAX_BYTES) {
+		if (why != NULL)
+			buf_printf(why, "event_id is longer than %d bytes (%zu)",
+			    EVENT_ID_MAX_BYTES, len);
+		return -1;
+	}
+	if ((n = utf8_chars(id, len)) > EVENT_ID_MAX) {
+		if (why != NULL)
+			buf_printf(why, "event_id is longer than %d characters "
+			    "(%zu)", EVENT_ID_MAX, n);
+		return -1;
+	}
+	return 0;
 }
 
 /* Printable-ASCII copy of an event id for an error line. */
@@ -349,7 +379,6 @@ event_from_json(cJSON *obj, struct buf *err)
 	struct hss_event	*ev = NULL;
 	const cJSON		*id, *t;
 	const char		*why;
-	size_t			 n;
 
 	if (!cJSON_IsObject(obj)) {
 		buf_printf(err, "event is not an object (%s)",
@@ -366,15 +395,9 @@ event_from_json(cJSON *obj, struct buf *err)
 		    json_type_name(id));
 		goto fail;
 	}
-	if (id->valuestring[0] == '\0') {
-		buf_adds(err, "event_id is empty");
+	if (event_id_valid(id->valuestring, strlen(id->valuestring),
+	    err) == -1)
 		goto fail;
-	}
-	if ((n = utf8_chars(id->valuestring)) > EVENT_ID_MAX) {
-		buf_printf(err, "event_id is longer than %d characters (%zu)",
-		    EVENT_ID_MAX, n);
-		goto fail;
-	}
 	ev = xcalloc(1, sizeof(*ev));
 	t = cJSON_GetObjectItemCaseSensitive(obj, "occur_time");
 	if (t == NULL) {

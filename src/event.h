@@ -22,11 +22,12 @@
 struct buf;
 
 #define EVENT_ID_MAX		64		/* characters */
+#define EVENT_ID_MAX_BYTES	(4 * EVENT_ID_MAX)	/* of UTF-8 */
 #define EVENT_TIME_MAX		253402300799999LL /* 9999-12-31T23:59:59.999Z */
 
 struct hss_event {
 	cJSON		*json;		/* owned: the event object as sent */
-	const char	*event_id;	/* 1-64 characters, validated */
+	const char	*event_id;	/* event_id_valid() */
 	int64_t		 occur_time;	/* epoch ms, 0..EVENT_TIME_MAX */
 
 	/* Top level strings; NULL when absent, empty or not a string. */
@@ -108,5 +109,15 @@ void		 event_page_clear(struct event_page *);
  */
 struct hss_event *event_from_json(cJSON *, struct buf *);
 void		 hss_event_free(struct hss_event *);
+
+/*
+ * The one definition of a valid event_id, used by the parser, the dedupe
+ * set and the state file: 1 to EVENT_ID_MAX characters (UTF-8; a byte that
+ * does not start a character counts as one only when it is not a
+ * continuation byte), at most EVENT_ID_MAX_BYTES bytes, no NUL byte. So
+ * every id the parser accepts can be tracked, and never sent twice for want
+ * of room. Returns 0, or -1 with the reason appended to *why (if not NULL).
+ */
+int		 event_id_valid(const char *, size_t, struct buf *why);
 
 #endif

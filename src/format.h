@@ -60,6 +60,31 @@ int	format_heartbeat(struct buf *, const struct format_ctx *,
 	    int64_t now_ms, const struct kv *, size_t);
 
 /*
+ * A gap: a time range of a source that could not be read (DESIGN.md
+ * section 11). Every output gets one message in its format, its own event
+ * class "gap", carrying the source, the range (ISO 8601 and epoch ms, both
+ * ends inclusive), the reason and how to read the range again:
+ *   hss-forwarder --replay SOURCE --from BEGIN --to END
+ */
+struct format_gap {
+	int64_t		 now_ms;
+	const char	*source;
+	const char	*region;
+	const char	*project_id;
+	const char	*category;
+	int64_t		 begin;
+	int64_t		 end;
+	const char	*reason;	/* one line of ASCII */
+};
+#define FORMAT_GAP_CLASS	"gap"
+int	format_gap(struct buf *, const struct format_ctx *,
+	    const struct format_gap *);
+/* The re-read command of a gap: "hss-forwarder --replay ... --to END". */
+void	format_gap_replay(struct buf *, const struct format_gap *);
+/* The one-line text of a gap (its message and its log line). */
+void	format_gap_text(struct buf *, const struct format_gap *);
+
+/*
  * The formats (format_rfc5424.c, format_cef.c, format_leef.c,
  * format_json.c), each built on format_util.h; format.c picks one.
  */
@@ -79,5 +104,13 @@ int	format_leef_heartbeat(struct buf *, const struct format_ctx *,
 	    int64_t, const struct kv *, size_t);
 int	format_json_heartbeat(struct buf *, const struct format_ctx *,
 	    int64_t, const struct kv *, size_t);
+int	format_rfc5424_gap(struct buf *, const struct format_ctx *,
+	    const struct format_gap *);
+int	format_cef_gap(struct buf *, const struct format_ctx *,
+	    const struct format_gap *);
+int	format_leef_gap(struct buf *, const struct format_ctx *,
+	    const struct format_gap *);
+int	format_json_gap(struct buf *, const struct format_ctx *,
+	    const struct format_gap *);
 
 #endif

@@ -303,3 +303,55 @@ format_cef_heartbeat(struct buf *b, const struct format_ctx *ctx,
 	}
 	return 0;
 }
+
+/*
+ * A gap: class and name "gap", severity 8, rt = when it was found,
+ * start/end = the range (epoch ms), reason, msg = the whole line of text,
+ * cs1 = the re-read command, cs4 = the source, cs5/cs6 = project and
+ * region.
+ */
+int
+format_cef_gap(struct buf *b, const struct format_ctx *ctx,
+    const struct format_gap *g)
+{
+	struct buf	 t;
+
+	buf_init(&t);
+	if (ctx->out->syslog_header) {
+		format_syslog_header(b, ctx, 3, g->now_ms, FORMAT_GAP_CLASS);
+		buf_adds(b, " - ");
+	}
+	cef_header(b, FORMAT_GAP_CLASS, FORMAT_GAP_CLASS, 8, 0);
+	buf_printf(b, "rt=%lld start=%lld end=%lld", (long long)g->now_ms,
+	    (long long)g->begin, (long long)g->end);
+	buf_adds(b, " reason=");
+	format_escape(b, g->reason != NULL ? g->reason : "unknown", 1023,
+	    SIZE_MAX, ext_map);
+	if (ctx->hostname != NULL) {
+		buf_adds(b, " shost=");
+		format_escape(b, ctx->hostname, 1023, SIZE_MAX, ext_map);
+	}
+	format_gap_replay(&t, g);
+	buf_adds(b, " cs1Label=replay cs1=");
+	format_escape(b, t.data, 4000, SIZE_MAX, ext_map);
+	if (ctx->project_id != NULL) {
+		buf_adds(b, " cs5Label=projectId cs5=");
+		format_escape(b, ctx->project_id, 4000, SIZE_MAX, ext_map);
+	}
+	if (ctx->region != NULL) {
+		buf_adds(b, " cs6Label=region cs6=");
+		format_escape(b, ctx->region, 4000, SIZE_MAX, ext_map);
+	}
+	if (ctx->source_name != NULL) {
+		buf_adds(b, " cs4Label=source cs4=");
+		format_escape(b, ctx->source_name, 4000, SIZE_MAX, ext_map);
+	}
+	if (ctx->sequence > 0)
+		buf_printf(b, " cn3Label=sequenceId cn3=%u", ctx->sequence);
+	buf_reset(&t);
+	format_gap_text(&t, g);
+	buf_adds(b, " msg=");
+	format_escape(b, t.data, 1023, SIZE_MAX, ext_map);
+	buf_free(&t);
+	return 0;
+}

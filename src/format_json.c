@@ -14,6 +14,11 @@
  * written), the id is cut on a character boundary and
  * "event_id_truncated":true follows it; when even the _hss members leave
  * no room, _hss holds only "truncated" and "original_size".
+ *
+ * A gap (see format.h) is one line of its own:
+ *   {"_hss":{"type":"gap","time","time_ms","source","region","project_id",
+ *    "category","begin","begin_ms","end","end_ms","reason","replay",
+ *    "hostname","forwarder_version","sequence"}}
  */
 #include "autoconf.h"
 
@@ -165,5 +170,54 @@ format_json_heartbeat(struct buf *b, const struct format_ctx *ctx,
 		counter_value(b, kv[i].value != NULL ? kv[i].value : "");
 	}
 	buf_adds(b, "}}}");
+	return 0;
+}
+
+int
+format_json_gap(struct buf *b, const struct format_ctx *ctx,
+    const struct format_gap *g)
+{
+	struct buf	 t;
+	char		 ts[64];
+
+	buf_init(&t);
+	time_format_iso(g->now_ms, ts, sizeof(ts));
+	buf_printf(b, "{\"_hss\":{\"type\":\"" FORMAT_GAP_CLASS "\","
+	    "\"time\":\"%s\",\"time_ms\":%lld", ts, (long long)g->now_ms);
+	if (ctx->source_name != NULL) {
+		buf_adds(b, ",\"source\":");
+		format_json_string(b, ctx->source_name);
+	}
+	if (ctx->region != NULL) {
+		buf_adds(b, ",\"region\":");
+		format_json_string(b, ctx->region);
+	}
+	if (ctx->project_id != NULL) {
+		buf_adds(b, ",\"project_id\":");
+		format_json_string(b, ctx->project_id);
+	}
+	if (ctx->category != NULL) {
+		buf_adds(b, ",\"category\":");
+		format_json_string(b, ctx->category);
+	}
+	time_format_iso(g->begin, ts, sizeof(ts));
+	buf_printf(b, ",\"begin\":\"%s\",\"begin_ms\":%lld", ts,
+	    (long long)g->begin);
+	time_format_iso(g->end, ts, sizeof(ts));
+	buf_printf(b, ",\"end\":\"%s\",\"end_ms\":%lld", ts, (long long)g->end);
+	buf_adds(b, ",\"reason\":");
+	format_json_string(b, g->reason != NULL ? g->reason : "unknown");
+	format_gap_replay(&t, g);
+	buf_adds(b, ",\"replay\":");
+	format_json_string(b, t.data);
+	if (ctx->hostname != NULL) {
+		buf_adds(b, ",\"hostname\":");
+		format_json_string(b, ctx->hostname);
+	}
+	buf_adds(b, ",\"forwarder_version\":\"" PACKAGE_VERSION "\"");
+	if (ctx->sequence > 0)
+		buf_printf(b, ",\"sequence\":%u", ctx->sequence);
+	buf_adds(b, "}}");
+	buf_free(&t);
 	return 0;
 }

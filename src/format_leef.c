@@ -211,3 +211,59 @@ format_leef_heartbeat(struct buf *b, const struct format_ctx *ctx,
 	}
 	return 0;
 }
+
+/*
+ * A gap: EventID "gap", cat=gap, sev=8, devTime = when it was found,
+ * gapBegin/gapEnd (ISO 8601) and gapBeginMs/gapEndMs, reason, replay (the
+ * re-read command), the source's identity.
+ */
+int
+format_leef_gap(struct buf *b, const struct format_ctx *ctx,
+    const struct format_gap *g)
+{
+	format_esc_map	 map;
+	struct buf	 t;
+	char		 ts[64], delim = leef_delim(ctx);
+	struct {
+		const char	*key;
+		const char	*v;
+	} s[] = {
+		{ "source", ctx->source_name }, { "region", ctx->region },
+		{ "projectId", ctx->project_id },
+		{ "category", ctx->category },
+		{ "identHostName", ctx->hostname },
+	};
+	size_t		 i;
+
+	buf_init(&t);
+	if (ctx->out->syslog_header) {
+		format_syslog_header(b, ctx, 3, g->now_ms, FORMAT_GAP_CLASS);
+		buf_adds(b, " - ");
+	}
+	leef_header(b, FORMAT_GAP_CLASS, delim);
+	leef_map(map, delim, 0);
+	time_format_iso(g->now_ms, ts, sizeof(ts));
+	buf_printf(b, "devTime=%s%cdevTimeFormat=" LEEF_TIME_FORMAT
+	    "%ccat=" FORMAT_GAP_CLASS "%csev=8", ts, delim, delim, delim);
+	for (i = 0; i < HSS_ARRAY_LEN(s); i++) {
+		if (s[i].v == NULL)
+			continue;
+		buf_printf(b, "%c%s=", delim, s[i].key);
+		format_escape(b, s[i].v, SIZE_MAX, SIZE_MAX, map);
+	}
+	time_format_iso(g->begin, ts, sizeof(ts));
+	buf_printf(b, "%cgapBegin=%s", delim, ts);
+	time_format_iso(g->end, ts, sizeof(ts));
+	buf_printf(b, "%cgapEnd=%s%cgapBeginMs=%lld%cgapEndMs=%lld", delim, ts,
+	    delim, (long long)g->begin, delim, (long long)g->end);
+	buf_printf(b, "%creason=", delim);
+	format_escape(b, g->reason != NULL ? g->reason : "unknown", SIZE_MAX,
+	    SIZE_MAX, map);
+	format_gap_replay(&t, g);
+	buf_printf(b, "%creplay=", delim);
+	format_escape(b, t.data, SIZE_MAX, SIZE_MAX, map);
+	if (ctx->sequence > 0)
+		buf_printf(b, "%csequence_id=%u", delim, ctx->sequence);
+	buf_free(&t);
+	return 0;
+}

@@ -236,3 +236,45 @@ format_rfc5424_heartbeat(struct buf *b, const struct format_ctx *ctx,
 	sd_iana(b, ctx);
 	return 0;
 }
+
+/*
+ * A gap: severity error (3), MSGID "gap", the range and the reason in the
+ * SD element, and the same as one line of text in MSG.
+ */
+int
+format_rfc5424_gap(struct buf *b, const struct format_ctx *ctx,
+    const struct format_gap *g)
+{
+	static const format_esc_map	 msg_map = { [0x00 ... 0x1f] = " ",
+	    [0x7f] = " " };
+	const char *const		*map = value_map(ctx);
+	struct buf			 t;
+	char				 ts[64];
+
+	buf_init(&t);
+	format_syslog_header(b, ctx, 3, g->now_ms, FORMAT_GAP_CLASS);
+	buf_addc(b, ' ');
+	sd_open(b, ctx);
+	sd_str(b, "source", ctx->source_name, SIZE_MAX, map);
+	sd_str(b, "region", ctx->region, SIZE_MAX, map);
+	sd_str(b, "project_id", ctx->project_id, SIZE_MAX, map);
+	sd_str(b, "category", ctx->category, SIZE_MAX, map);
+	time_format_iso(g->begin, ts, sizeof(ts));
+	sd_str(b, "gap_begin", ts, SIZE_MAX, map);
+	time_format_iso(g->end, ts, sizeof(ts));
+	sd_str(b, "gap_end", ts, SIZE_MAX, map);
+	sd_int(b, "gap_begin_ms", 1, g->begin);
+	sd_int(b, "gap_end_ms", 1, g->end);
+	sd_str(b, "reason", g->reason != NULL ? g->reason : "unknown",
+	    SIZE_MAX, map);
+	format_gap_replay(&t, g);
+	sd_str(b, "replay", t.data, SIZE_MAX, map);
+	buf_addc(b, ']');
+	sd_iana(b, ctx);
+	buf_reset(&t);
+	format_gap_text(&t, g);
+	buf_adds(b, " " BOM);
+	format_escape(b, t.data, SIZE_MAX, SIZE_MAX, msg_map);
+	buf_free(&t);
+	return 0;
+}

@@ -155,7 +155,7 @@ idset_add(struct idset *s, const char *id, size_t len, int64_t occur_time)
 	uint32_t	 h;
 	size_t		 slot;
 
-	if (len == 0 || len > IDSET_MAX_ID_LEN || memchr(id, '\0', len))
+	if (event_id_valid(id, len, NULL) == -1)
 		return -1;
 	h = (uint32_t)idset_hash(id, len);
 	slot = idset_find(s, id, len, h);

@@ -11,7 +11,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define IDSET_MAX_ID_LEN	64	/* event_id: 1-64 characters */
+#include "event.h"
+
+/* Ids are what event_id_valid() accepts (event.h): at most this long. */
+#define IDSET_MAX_ID_LEN	EVENT_ID_MAX_BYTES
 
 struct idset;
 
@@ -20,8 +23,9 @@ void		 idset_free(struct idset *);
 /* 1 if the id is in the set. */
 int		 idset_has(const struct idset *, const char *id, size_t len);
 /*
- * Add an id (1..IDSET_MAX_ID_LEN bytes, no NUL). Returns 1 if added, 0 if
- * already there (its time is left alone), -1 if the length is out of range.
+ * Add an id with its prune key (the time it may be forgotten after, see
+ * idset_prune()). Returns 1 if added, 0 if already there (its time is
+ * left alone), -1 if it is not a valid event_id (event_id_valid()).
  */
 int		 idset_add(struct idset *, const char *id, size_t len,
 		    int64_t occur_time);

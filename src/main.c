@@ -482,8 +482,10 @@ pipeline_start(struct daemon *d)
 		id.enterprise_project_id = sc->enterprise_project_id;
 		cursor_filters_hash(sc->filters, sc->nfilters, id.filters_hash);
 		buf_reset(&err);
+		/* Ids are kept for the lookback and the late sweep. */
 		cur = cursor_open(d->conf->state_directory, sc->name, &id,
-		    sc->max_tracked_ids, sc->lookback_ms, &st, &err);
+		    sc->max_tracked_ids, sc->lookback_ms + sc->sweep_range_ms,
+		    &st, &err);
 		if (cur == NULL) {
 			log_errorx("source \"%s\": state file refused: %s; "
 			    "this source does not run until it is fixed",

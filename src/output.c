@@ -18,6 +18,10 @@
  *    nothing is acknowledged until the server proved it accepted us (a
  *    post-handshake record such as a session ticket arrived) or the
  *    connection survived TLS13_PROBATION_MS;
+ *  - relp (output_relp.c): a message is acknowledged when the receiving
+ *    application answers "rsp 200" to its RELP transaction; answers may
+ *    come in any order, the queue acknowledges the oldest messages once
+ *    all older ones are answered;
  *  - udp/stdout: no hook; a message is acknowledged once written.
  * When a connection breaks every unacknowledged message is sent again on
  * the next one. Only a bounded window of bytes (WIRE_HIGH) is framed into
@@ -57,16 +61,17 @@ static void	 pump_dgram(struct output *);
 static void	 check_acks(struct output *);
 
 static const struct transport transports[] = {
-	[TRANSPORT_TCP] = { 1, pump_stream, check_acks },
-	[TRANSPORT_TLS] = { 1, pump_stream, check_acks },
-	[TRANSPORT_UDP] = { 0, pump_dgram, NULL },
-	[TRANSPORT_STDOUT] = { 0, pump_dgram, NULL },
+	[TRANSPORT_TCP] = { 1, pump_stream, check_acks, NULL },
+	[TRANSPORT_TLS] = { 1, pump_stream, check_acks, NULL },
+	[TRANSPORT_UDP] = { 0, pump_dgram, NULL, NULL },
+	[TRANSPORT_STDOUT] = { 0, pump_dgram, NULL, NULL },
+	[TRANSPORT_RELP] = { 1, orelp_pump, orelp_deadline, orelp_input },
 };
 
 int
 output_is_stream(const struct output *o)
 {
-	return o->transport == TRANSPORT_TCP || o->transport == TRANSPORT_TLS;
+	return o->tp->stream;
 }
 
 void
@@ -112,20 +117,27 @@ output_flush_wire(struct output *o)
 	return 1;
 }
 
-/* Frame queued messages into the wire buffer up to WIRE_HIGH. */
-static int
-feed_stream(struct output *o)
+/* Keep the buffer bounded when the socket only ever takes part. */
+void
+output_wire_compact(struct output *o)
 {
-	struct msg	*m;
-	size_t		 left;
+	size_t	 left;
 
-	/* keep the buffer bounded when the socket only ever takes part */
 	if (o->wire_off >= WIRE_HIGH) {
 		left = o->wire.len - o->wire_off;
 		memmove(o->wire.data, o->wire.data + o->wire_off, left);
 		buf_truncate(&o->wire, left);
 		o->wire_off = 0;
 	}
+}
+
+/* Frame queued messages into the wire buffer up to WIRE_HIGH. */
+static int
+feed_stream(struct output *o)
+{
+	struct msg	*m;
+
+	output_wire_compact(o);
 	while ((m = o->next) != NULL &&
 	    o->wire.len - o->wire_off < WIRE_HIGH) {
 		if (o->ssl != NULL) {
@@ -255,8 +267,8 @@ pump_dgram(struct output *o)
  * A write failed: a TLS peer usually said why in an alert before the
  * reset (TLS 1.3 client certificate rejected). Read it if it is there.
  */
-static void
-write_failed(struct output *o)
+void
+output_write_failed(struct output *o)
 {
 	char	 e[512];
 	int	 serr = errno;
@@ -278,7 +290,7 @@ pump_stream(struct output *o)
 		if (feed_stream(o) == -1)
 			return;
 		if ((r = output_flush_wire(o)) == -1) {
-			write_failed(o);
+			output_write_failed(o);
 			return;
 		}
 		if (r == 0 || o->next == NULL)
@@ -301,7 +313,7 @@ output_on_write(evutil_socket_t fd, short what, void *arg)
 	struct output	*o = arg;
 	int		 r;
 
-	if (o->state == OS_HANDSHAKE) {
+	if (o->state == OS_HANDSHAKE || o->state == OS_OPENING) {
 		if ((r = output_flush_wire(o)) == -1)
 			conn_attempt_failed(o, "write: %s",
 			    strerror(errno));
@@ -310,25 +322,32 @@ output_on_write(evutil_socket_t fd, short what, void *arg)
 	output_pump(o);
 }
 
-/* Readable: TLS handshake input, or data/EOF/reset from the receiver. */
+/*
+ * Readable: TLS handshake input, or data/EOF/reset from the receiver.
+ * Syslog receivers do not talk; a RELP server answers (the input hook).
+ */
 void
 output_on_read(evutil_socket_t fd, short what, void *arg)
 {
 	struct output	*o = arg;
-	char		 tmp[4096];
+	char		 tmp[16384];
 	ssize_t		 n;
 
 	if (o->state == OS_HANDSHAKE) {
 		tls_handshake(o);
 		return;
 	}
-	if (o->state != OS_UP)
+	if (o->state != OS_UP && o->state != OS_OPENING)
 		return;
 	if (o->ssl == NULL) {
 		for (;;) {
 			n = recv(o->fd, tmp, sizeof(tmp), 0);
-			if (n > 0)
-				continue;	/* receivers do not talk */
+			if (n > 0) {
+				if (o->tp->input != NULL &&
+				    o->tp->input(o, tmp, (size_t)n) == -1)
+					return;
+				continue;
+			}
 			if (n == 0) {
 				conn_lost(o, "closed by the peer");
 				return;
@@ -336,12 +355,13 @@ output_on_read(evutil_socket_t fd, short what, void *arg)
 			if (errno == EINTR)
 				continue;
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				return;
+				break;
 			conn_lost(o, "%s", strerror(errno));
 			return;
 		}
-	}
-	if (tls_read(o) == -1)
+		if (o->tp->input == NULL)
+			return;
+	} else if (tls_read(o) == -1)
 		return;
 	output_pump(o);
 }
@@ -365,9 +385,16 @@ on_shutdown_deadline(evutil_socket_t fd, short what, void *arg)
 {
 	struct output	*o = arg;
 
-	log_warnx("output \"%s\": shutdown: %zu message%s not acknowledged "
-	    "in time; they are not committed and will be fetched again",
-	    o->name, o->depth, o->depth == 1 ? "" : "s");
+	if (o->depth == 0)
+		/* relp: everything answered, but not the close */
+		log_warnx("output \"%s\": shutdown: no answer to the RELP "
+		    "close in time; closing the connection", o->name);
+	else
+		log_warnx("output \"%s\": shutdown: %zu message%s not "
+		    "acknowledged in time; they are not committed and will "
+		    "be fetched again", o->name, o->depth,
+		    o->depth == 1 ? "" : "s");
+	o->relp_closing = RELP_CLOSE_SHUTDOWN;	/* no close to wait for */
 	output_finish_shutdown(o);
 }
 
@@ -387,6 +414,9 @@ void
 output_finish_shutdown(struct output *o)
 {
 	if (o->state == OS_CLOSED)
+		return;
+	/* relp: "close" first, the rest once it is answered */
+	if (o->relp != NULL && orelp_close_first(o))
 		return;
 	event_del(o->ev_shut);
 	conn_orphan_dns(o);
@@ -408,7 +438,8 @@ output_new(struct event_base *base, const struct output_config *cfg)
 	o->transport = cfg->transport;
 	o->tp = &transports[cfg->transport];
 	o->framing = cfg->transport == TRANSPORT_STDOUT ? FRAMING_LF :
-	    cfg->transport == TRANSPORT_UDP ? FRAMING_NONE : cfg->framing;
+	    cfg->transport == TRANSPORT_UDP ||
+	    cfg->transport == TRANSPORT_RELP ? FRAMING_NONE : cfg->framing;
 	o->max_msg = cfg->max_message_size ? cfg->max_message_size :
 	    DEFAULT_MAX_MESSAGE;
 	if (o->transport == TRANSPORT_UDP && o->max_msg > UDP_MAX_MESSAGE)
@@ -458,12 +489,15 @@ output_new(struct event_base *base, const struct output_config *cfg)
 		(void)evdns_base_resolv_conf_parse(o->dns, DNS_OPTIONS_ALL,
 		    "/etc/resolv.conf");
 	}
-	if (o->transport == TRANSPORT_TLS) {
+	if (o->transport == TRANSPORT_TLS ||
+	    (o->transport == TRANSPORT_RELP && cfg->relp_tls)) {
 		o->server_name = xstrdup(cfg->tls.server_name ?
 		    cfg->tls.server_name : cfg->host);
 		if (tls_setup(o) == -1)
 			goto fail;
 	}
+	if (o->transport == TRANSPORT_RELP && orelp_new(o) == -1)
+		goto fail;
 	return o;
 fail:
 	output_free(o);
@@ -484,6 +518,7 @@ output_free(struct output *o)
 	if (o->dns != NULL)
 		evdns_base_free(o->dns, 1);
 	tls_free(o);
+	orelp_free(o);
 	if (o->ev_read)
 		event_free(o->ev_read);
 	if (o->ev_write)
@@ -556,6 +591,7 @@ output_shutdown(struct output *o, int64_t timeout_ms, output_ack_cb cb,
 		return;
 	}
 	o->shutting_down = 1;
+	o->shut_timeout_ms = timeout_ms;
 	o->shut_cb = cb;
 	o->shut_arg = arg;
 	if (o->depth == 0 || o->state == OS_IDLE) {

@@ -1,6 +1,6 @@
 /*
- * output.c: SIEM destinations (tcp, tls, udp, stdout), each with its own
- * queue of framed messages, reconnect, and acknowledgement
+ * output.c: SIEM destinations (tcp, tls, relp, udp, stdout), each with its
+ * own queue of framed messages, reconnect, and acknowledgement
  * (DESIGN.md section 7).
  *
  * The delivery interface between sources and outputs:
@@ -12,7 +12,8 @@
  *  - when a window is complete the source asks output_when_acked() for a
  *    callback once every message up to the last sequence it enqueued is
  *    acknowledged (TCP/TLS: the peer's TCP stack acknowledged every byte,
- *    SIOCOUTQ; UDP/stdout: written). The callback is never called from
+ *    SIOCOUTQ; RELP: the server answered 200 to each; UDP/stdout:
+ *    written). The callback is never called from
  *    inside output_when_acked() itself (it is deferred to the event loop);
  *  - messages are kept until acknowledged and sent again on a new
  *    connection if the old one broke before that;
@@ -29,6 +30,7 @@
 #include <stdint.h>
 
 struct event_base;
+struct format_gap;
 struct hss_event;
 struct kv;
 struct output_config;
@@ -45,12 +47,14 @@ struct output_origin {
 /* A message of the forwarder's own, formatted per output. */
 enum output_notice_kind {
 	NOTICE_HEARTBEAT,	/* the daemon's counters, as kv */
+	NOTICE_GAP,		/* a range that could not be read: gap */
 };
 struct output_notice {
 	enum output_notice_kind	 kind;
 	int64_t			 now_ms;
 	const struct kv		*kv;
 	size_t			 nkv;
+	const struct format_gap	*gap;
 };
 
 typedef void (*output_ack_cb)(void *arg);

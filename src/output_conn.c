@@ -69,6 +69,7 @@ conn_close(struct output *o, int graceful)
 	o->wire_off = 0;
 	o->wire_total = 0;
 	o->wire_written = 0;
+	orelp_reset(o);
 }
 
 static void
@@ -135,6 +136,19 @@ conn_lost(struct output *o, const char *fmt, ...)
 	va_start(ap, fmt);
 	why = xvasprintf(fmt, ap);
 	va_end(ap);
+	if (o->state == OS_OPENING) {
+		/* relp: the session never opened; nothing was sent */
+		conn_attempt_failed(o, "RELP session: %s", why);
+		free(why);
+		return;
+	}
+	if (o->shutting_down && o->depth == 0) {
+		/* relp: everything answered while waiting for close's answer */
+		log_debug("output \"%s\": shutdown: %s", o->name, why);
+		free(why);
+		output_finish_shutdown(o);
+		return;
+	}
 	conn_close(o, 0);
 	n = queue_rewind(o);
 	lived = time_mono_ms() - o->up_since;
@@ -157,8 +171,9 @@ conn_lost(struct output *o, const char *fmt, ...)
 void
 conn_up(struct output *o)
 {
-	void	(*logf)(const char *, ...) = log_info;
-	char	 queued[64];
+	void		(*logf)(const char *, ...) = log_info;
+	char		 queued[64];
+	const char	*relp;
 
 	event_del(o->ev_timer);
 	o->state = OS_UP;
@@ -171,26 +186,37 @@ conn_up(struct output *o)
 	if (o->drops > 0 && !conn_should_log(o->drops))
 		logf = log_debug;
 	o->failures = 0;
+	relp = o->transport == TRANSPORT_RELP ? ", RELP session open" : "";
 	queued[0] = '\0';
 	if (o->depth > 0)
 		snprintf(queued, sizeof(queued), ", sending %zu queued "
 		    "message%s", o->depth, o->depth == 1 ? "" : "s");
 	if (o->ssl != NULL)
-		logf("output \"%s\": connected to %s (%s) with %s %s%s",
+		logf("output \"%s\": connected to %s (%s) with %s %s%s%s",
 		    o->name, o->cfg->address, o->peer,
-		    tls_version(o), tls_cipher(o),
+		    tls_version(o), tls_cipher(o), relp,
 		    queued);
 	else if (o->transport == TRANSPORT_UDP)
 		logf("output \"%s\": sending datagrams to %s (%s)",
 		    o->name, o->cfg->address, o->peer);
 	else
-		logf("output \"%s\": connected to %s (%s)%s", o->name,
-		    o->cfg->address, o->peer, queued);
+		logf("output \"%s\": connected to %s (%s)%s%s", o->name,
+		    o->cfg->address, o->peer, relp, queued);
 	if (o->transport == TRANSPORT_UDP)
 		o->backoff_ms = BACKOFF_MIN_MS;
 	output_pump(o);
 	if (o->state == OS_UP)
 		queue_congestion(o);
+}
+
+/* The byte stream is ready (connected, TLS handshake done). */
+void
+conn_ready(struct output *o)
+{
+	if (o->transport == TRANSPORT_RELP)
+		orelp_open(o);	/* conn_up() once open is answered */
+	else
+		conn_up(o);
 }
 
 static void
@@ -214,10 +240,10 @@ on_connected(evutil_socket_t fd, short what, void *arg)
 	}
 	event_assign(o->ev_write, o->base, o->fd, EV_WRITE, output_on_write, o);
 	event_add(o->ev_read, NULL);
-	if (o->transport == TRANSPORT_TLS)
+	if (o->ctx != NULL)
 		tls_start(o);
 	else
-		conn_up(o);
+		conn_ready(o);
 }
 
 void
@@ -234,6 +260,10 @@ conn_on_timer(evutil_socket_t fd, short what, void *arg)
 		conn_attempt_failed(o, "%s timed out after %d s",
 		    o->state == OS_HANDSHAKE ? "TLS handshake" : "connect",
 		    CONNECT_TIMEOUT_MS / 1000);
+		break;
+	case OS_OPENING:
+		conn_attempt_failed(o, "RELP session: no answer to open "
+		    "within %d s", RELP_OPEN_TIMEOUT_MS / 1000);
 		break;
 	case OS_UP:
 		output_pump(o);		/* stdout retry */

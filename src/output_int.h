@@ -1,7 +1,7 @@
 /*
  * output_int.h: what the files of one output share (output.c,
- * output_queue.c, output_conn.c, output_tls.c); nothing outside them
- * includes it.
+ * output_queue.c, output_conn.c, output_tls.c, output_relp.c); nothing
+ * outside them includes it.
  */
 #ifndef HSS_OUTPUT_INT_H
 #define HSS_OUTPUT_INT_H
@@ -32,12 +32,17 @@
 #define TLS13_PROBATION_MS	1000
 #define MAX_ADDRS		16
 #define USER_TIMEOUT_MS		(120 * 1000)
+#define RELP_OPEN_TIMEOUT_MS	CONNECT_TIMEOUT_MS
+#define RELP_ANSWER_TIMEOUT_MS	(90 * 1000)	/* librelp's default */
+
+struct relp_session;
 
 enum ostate {
 	OS_IDLE,		/* not started */
 	OS_RESOLVING,
 	OS_CONNECTING,		/* TCP connect in progress */
 	OS_HANDSHAKE,		/* TLS handshake in progress */
+	OS_OPENING,		/* relp: open sent, not answered yet */
 	OS_UP,
 	OS_BACKOFF,		/* waiting to retry */
 	OS_CLOSED,		/* shut down */
@@ -49,6 +54,8 @@ struct msg {
 	uint64_t	 end_off;	/* wire offset of the end, this conn */
 	int		 sent;		/* framed into the current connection */
 	int		 sent_before;	/* framed into an earlier connection */
+	int		 acked;		/* relp: answered 200 (an older
+					   message not yet) */
 	size_t		 len;
 	char		 data[];	/* framed bytes */
 };
@@ -130,6 +137,11 @@ struct output {
 	int			 ever_connected;
 	uint64_t		 lf_replaced;
 
+	struct relp_session	*relp;		/* relp: the session */
+	struct buf		 relp_out;	/* relp: a frame being built */
+	int			 relp_closing;	/* relp: RELP_CLOSE_* */
+	uint64_t		 relp_refused;	/* relp: seq refused, or 0 */
+
 	const char		*hostname;	/* HOSTNAME of every message */
 	char			 hostbuf[256];	/* gethostname() */
 	int			 pid;		/* PROCID */
@@ -137,6 +149,7 @@ struct output {
 	struct buf		 msg;		/* the message being formatted */
 
 	int			 shutting_down;
+	int64_t			 shut_timeout_ms;
 	output_ack_cb		 shut_cb;
 	void			*shut_arg;
 
@@ -152,15 +165,26 @@ struct output {
 	struct event		*ev_pump;	/* write after enqueue */
 };
 
+/* Why a relp output sent "close" (o->relp_closing). */
+enum {
+	RELP_CLOSE_NONE = 0,
+	RELP_CLOSE_REJECT,	/* the server refused a message: reconnect */
+	RELP_CLOSE_CYCLE,	/* transaction numbers used up: reconnect */
+	RELP_CLOSE_SHUTDOWN,	/* graceful stop: then close the socket */
+};
+
 /*
- * A transport: how queued messages reach the socket (pump) and how a
- * written message becomes acknowledged (acks: NULL when written means
- * acknowledged). The table is in output.c.
+ * A transport: how queued messages reach the socket (pump), how a written
+ * message becomes acknowledged (acks: NULL when written means
+ * acknowledged; called by the ev_ack timer) and what it does with the
+ * bytes the peer sends (input: NULL when they are ignored; returns -1
+ * when the connection is gone). The table is in output.c.
  */
 struct transport {
-	int	 stream;	/* a byte stream: tcp, tls */
+	int	 stream;	/* a byte stream: tcp, tls, relp */
 	void	(*pump)(struct output *);
 	void	(*acks)(struct output *);
+	int	(*input)(struct output *, const char *, size_t);
 };
 
 /* output.c: the transports, life cycle, pumps */
@@ -170,11 +194,14 @@ int	 output_flush_wire(struct output *);
 void	 output_pump(struct output *);
 void	 output_on_read(evutil_socket_t, short, void *);
 void	 output_on_write(evutil_socket_t, short, void *);
+void	 output_write_failed(struct output *);
+void	 output_wire_compact(struct output *);
 void	 output_finish_shutdown(struct output *);
 
 /* output_queue.c: messages, sequence numbers, acknowledgement, congestion */
 void	 queue_congestion(struct output *);
 void	 queue_ack_upto(struct output *, uint64_t wire_acked, int all_sent);
+void	 queue_ack_marked(struct output *);
 size_t	 queue_rewind(struct output *);
 void	 queue_on_waiters(evutil_socket_t, short, void *);
 void	 queue_clear(struct output *);
@@ -182,6 +209,7 @@ void	 queue_clear(struct output *);
 /* output_conn.c: resolve, connect, backoff, loss */
 int	 conn_is_ip_literal(const char *);
 void	 conn_connect(struct output *);
+void	 conn_ready(struct output *);
 void	 conn_up(struct output *);
 void	 conn_close(struct output *, int graceful);
 void	 conn_orphan_dns(struct output *);
@@ -191,6 +219,16 @@ void	 conn_lost(struct output *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 void	 conn_attempt_failed(struct output *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
+
+/* output_relp.c: the relp transport (RELP sessions on the connection) */
+int	 orelp_new(struct output *);
+void	 orelp_free(struct output *);
+void	 orelp_open(struct output *);
+void	 orelp_pump(struct output *);
+void	 orelp_deadline(struct output *);
+int	 orelp_input(struct output *, const char *, size_t);
+int	 orelp_close_first(struct output *);
+void	 orelp_reset(struct output *);
 
 /* output_tls.c: TLS through a memory BIO */
 int	 tls_setup(struct output *);

@@ -77,24 +77,22 @@ queue_congestion(struct output *o)
 		o->congestion_cb(o, c, o->congestion_arg);
 }
 
-/* Remove acknowledged messages from the head of the queue. */
-void
-queue_ack_upto(struct output *o, uint64_t wire_acked, int all_sent)
+/* The head of the queue is acknowledged: remove it. */
+static void
+pop_acked(struct output *o, struct msg *m)
 {
-	struct msg	*m;
-	int		 n = 0;
+	if (o->next == m)
+		o->next = TAILQ_NEXT(m, entry);
+	TAILQ_REMOVE(&o->queue, m, entry);
+	o->acked_seq = m->seq;
+	o->depth--;
+	o->stats.acked++;
+	free(m);
+}
 
-	while ((m = TAILQ_FIRST(&o->queue)) != NULL && m->sent &&
-	    (all_sent || m->end_off <= wire_acked)) {
-		if (o->next == m)
-			o->next = TAILQ_NEXT(m, entry);
-		TAILQ_REMOVE(&o->queue, m, entry);
-		o->acked_seq = m->seq;
-		o->depth--;
-		o->stats.acked++;
-		free(m);
-		n++;
-	}
+static void
+acked_some(struct output *o, int n)
+{
 	if (n == 0)
 		return;
 	o->acked_this_conn = 1;
@@ -105,7 +103,43 @@ queue_ack_upto(struct output *o, uint64_t wire_acked, int all_sent)
 		output_finish_shutdown(o);
 }
 
-/* Every unacknowledged message goes out again on the next connection. */
+/* Remove acknowledged messages from the head of the queue. */
+void
+queue_ack_upto(struct output *o, uint64_t wire_acked, int all_sent)
+{
+	struct msg	*m;
+	int		 n = 0;
+
+	while ((m = TAILQ_FIRST(&o->queue)) != NULL && m->sent &&
+	    (all_sent || m->end_off <= wire_acked)) {
+		pop_acked(o, m);
+		n++;
+	}
+	acked_some(o, n);
+}
+
+/*
+ * relp: messages are marked acked one by one, in any order; the queue
+ * (and so the sources' cursors) moves past the oldest ones once every
+ * older message is acked too.
+ */
+void
+queue_ack_marked(struct output *o)
+{
+	struct msg	*m;
+	int		 n = 0;
+
+	while ((m = TAILQ_FIRST(&o->queue)) != NULL && m->acked) {
+		pop_acked(o, m);
+		n++;
+	}
+	acked_some(o, n);
+}
+
+/*
+ * Every unacknowledged message goes out again on the next connection (relp:
+ * not those already answered 200 behind an unanswered one).
+ */
 size_t
 queue_rewind(struct output *o)
 {
@@ -113,7 +147,7 @@ queue_rewind(struct output *o)
 	size_t		 n = 0;
 
 	TAILQ_FOREACH(m, &o->queue, entry) {
-		if (m->sent) {
+		if (m->sent && !m->acked) {
 			m->sent = 0;
 			m->sent_before = 1;
 			n++;
@@ -175,7 +209,7 @@ output_enqueue(struct output *o, const char *msg, size_t len)
 	}
 	m->len = plen + n + extra;
 	m->seq = seq = ++o->last_seq;
-	m->sent = m->sent_before = 0;
+	m->sent = m->sent_before = m->acked = 0;
 	m->end_off = 0;
 	TAILQ_INSERT_TAIL(&o->queue, m, entry);
 	if (o->next == NULL)
@@ -237,6 +271,9 @@ output_enqueue_notice(struct output *o, const struct output_notice *n)
 	switch (n->kind) {
 	case NOTICE_HEARTBEAT:
 		rc = format_heartbeat(&o->msg, &ctx, n->now_ms, n->kv, n->nkv);
+		break;
+	case NOTICE_GAP:
+		rc = format_gap(&o->msg, &ctx, n->gap);
 		break;
 	}
 	if (rc == 0)

@@ -105,7 +105,7 @@ tls_handshake(struct output *o)
 			log_warnx("output \"%s\": TLS certificate of %s NOT "
 			    "verified (tls.verify is false): the connection "
 			    "is open to interception", o->name, o->peer);
-		conn_up(o);
+		conn_ready(o);
 		return;
 	}
 	err = SSL_get_error(o->ssl, r);
@@ -231,9 +231,10 @@ tls_write(struct output *o, const char *data, size_t len)
 }
 
 /*
- * Read what the peer sent (receivers do not talk: records such as session
- * tickets, alerts, close_notify). Returns 0, or -1 when the connection was
- * lost (reported).
+ * Read what the peer sent: records such as session tickets, alerts,
+ * close_notify, and the data a RELP server answers (to the transport's
+ * input hook; syslog receivers do not talk). Returns 0, or -1 when the
+ * connection was lost (reported).
  */
 int
 tls_read(struct output *o)
@@ -246,8 +247,12 @@ tls_read(struct output *o)
 		ERR_clear_error();
 		errno = 0;
 		r = SSL_read(o->ssl, tmp, sizeof(tmp));
-		if (r > 0)
+		if (r > 0) {
+			if (o->tp->input != NULL &&
+			    o->tp->input(o, tmp, (size_t)r) == -1)
+				return -1;
 			continue;
+		}
 		err = SSL_get_error(o->ssl, r);
 		tls_drain(o);
 		if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE)

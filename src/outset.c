@@ -236,6 +236,23 @@ outset_enqueue_event(struct outset *set, const struct hss_event *ev,
 }
 
 void
+outset_enqueue_gap(struct outset *set, const struct format_gap *gap,
+    struct outset_ticket *t)
+{
+	struct output_notice	 n;
+	size_t			 i;
+
+	memset(&n, 0, sizeof(n));
+	n.kind = NOTICE_GAP;
+	n.now_ms = time_now_ms();
+	n.gap = gap;
+	for (i = 0; i < set->n; i++) {
+		output_enqueue_notice(set->outputs[i], &n);
+		t->seq[i] = output_last_seq(set->outputs[i]);
+	}
+}
+
+void
 outset_enqueue_notice(struct outset *set, const struct output_notice *n)
 {
 	size_t	 i;

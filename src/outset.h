@@ -5,6 +5,8 @@
  *    numbers and queues it) and extends a ticket to cover it;
  *  - outset_enqueue_notice() hands a notice (heartbeat) to every output
  *    that is not congested; notices are never waited for;
+ *  - outset_enqueue_gap() hands a gap message to every output and extends
+ *    a ticket to cover it, like an event;
  *  - outset_when_acked(ticket) calls back once every output acknowledged
  *    every message the ticket covers; outset_acked() asks the same now;
  *  - outset_congested() is true while any output is congested;
@@ -17,6 +19,7 @@
 #include <stdint.h>
 
 struct event_base;
+struct format_gap;
 struct hss_event;
 struct output;
 struct output_config;
@@ -50,6 +53,13 @@ int		 outset_ticket_empty(const struct outset_ticket *);
  */
 unsigned	 outset_enqueue_event(struct outset *, const struct hss_event *,
 		    const struct output_origin *, struct outset_ticket *);
+/*
+ * Queue a gap message (format.h) in every output, congested or not, and
+ * extend t to cover it: the cursor does not move past a gap before every
+ * output acknowledged it.
+ */
+void		 outset_enqueue_gap(struct outset *, const struct format_gap *,
+		    struct outset_ticket *);
 /* Queue a notice in every output that is not congested. */
 void		 outset_enqueue_notice(struct outset *,
 		    const struct output_notice *);

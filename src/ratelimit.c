@@ -89,6 +89,41 @@ ratelimit_take(struct ratelimit *r, int64_t now)
 	return r->free_at[best] - now;
 }
 
+/* Tokens free now. */
+static int
+available(const struct ratelimit *r, int64_t now)
+{
+	int	 i, n = 0;
+
+	for (i = 0; i < r->rate; i++)
+		if (r->free_at[i] <= now)
+			n++;
+	return n;
+}
+
+int64_t
+ratelimit_take_spare(struct ratelimit *r, int64_t now, int keep)
+{
+	int64_t	*t;
+	int64_t	 at;
+
+	if (keep <= 0)
+		return ratelimit_take(r, now);
+	if (keep >= r->rate)
+		keep = r->rate - 1;
+	if (available(r, now) > keep)
+		return ratelimit_take(r, now);
+	/* The slot that frees the (keep + 1)-th token, earliest first. */
+	t = xreallocarray(NULL, (size_t)r->rate, sizeof(*t));
+	memcpy(t, r->free_at, (size_t)r->rate * sizeof(*t));
+	qsort(t, (size_t)r->rate, sizeof(*t), cmp_desc);
+	at = t[r->rate - 1 - keep];
+	free(t);
+	if (at == INFLIGHT)
+		return RATELIMIT_INFLIGHT_POLL_MS;
+	return at > now ? at - now : 1;
+}
+
 void
 ratelimit_done(struct ratelimit *r, int64_t now)
 {

@@ -35,6 +35,13 @@ int		 ratelimit_rate(const struct ratelimit *);
  * the milliseconds to wait before trying again (> 0).
  */
 int64_t		 ratelimit_take(struct ratelimit *, int64_t now_ms);
+/*
+ * The same for a call of low priority (a late sweep): a token is taken
+ * only while more than keep tokens are free, so that keep stay for the
+ * calls that must not wait. Else the milliseconds until that may be so.
+ */
+int64_t		 ratelimit_take_spare(struct ratelimit *, int64_t now_ms,
+		    int keep);
 /* A call that took a token completed now: its token refills in 60 s. */
 void		 ratelimit_done(struct ratelimit *, int64_t now_ms);
 /*

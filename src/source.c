@@ -1,16 +1,34 @@
 /*
- * The per-source state machine (DESIGN.md sections 5 to 7):
+ * The per-source state machine (DESIGN.md sections 5 to 7 and 11):
  *
  *   plan window -> [split] -> page 0 .. n -> completeness check
  *        ^                         |  (re-read the window up to 3 times)
  *        |                         v
  *     commit <- wait for every output's acknowledgement
  *
+ * A source has readers sharing one cursor (its dedupe set) and one ticket
+ * (every message any of them handed to the outputs): the live reader, which
+ * reads the window the cursor moves by, and the late sweep, which re-reads
+ * the recent past for events that became visible late. A reader is a unit:
+ * its own window, parts, offset, pass, isolation state and API-call budget
+ * (a --replay reader can be added the same way).
+ *
  * New events are formatted and handed to the outputs page by page, so memory
  * stays bounded by the outputs' queues. While any output is congested no
  * page is fetched: the API is the buffer. The cursor only moves when every
- * message of the window is acknowledged; a crash before that re-reads the
- * window and dedupe drops what had already been committed.
+ * message handed to the outputs is acknowledged; a crash before that
+ * re-reads the window and dedupe drops what had already been committed.
+ *
+ * Time follows the API's clock (its Date header, tracked against the
+ * monotonic clock), never the local one; the end a window commits is never
+ * later than the Date of a page read for it minus settle.
+ *
+ * Nothing is skipped silently: what cannot be read (a window past the
+ * offset cap that cannot be split, a 1-second slice whose pages never
+ * parse, a window still incomplete when its call budget is spent) becomes
+ * a gap: a message to every output (covered by the ticket, so the cursor
+ * does not pass it before every output acknowledged it), the gaps counter,
+ * a /healthz line and an error log line.
  */
 #include "autoconf.h"
 
@@ -24,6 +42,7 @@
 #include "config.h"
 #include "cursor.h"
 #include "event.h"
+#include "format.h"
 #include "idset.h"
 #include "log.h"
 #include "output.h"
@@ -35,13 +54,21 @@
 #define OFFSET_MAX		2000000	/* the API refuses a larger offset */
 #define MAX_REREADS		3	/* completeness re-reads per window */
 #define MAX_SPLIT		32	/* parts a window is split into at once */
-#define MAX_SUBWINDOWS		(MAX_SPLIT * (MAX_REREADS + 2))
-#define ONCE_MAX_ATTEMPTS	6	/* --once gives up after this many */
+#define MAX_PARTS		(MAX_SPLIT * (MAX_REREADS + 2) + 64)
+#define PARSE_TRIES		3	/* a page failing this often is isolated */
+#define SLICE_MS		1000	/* isolation stops at slices this short */
+#define FINE_LIMIT		10	/* page size inside such a slice */
+#define ISO_MAX_CALLS		400	/* isolation calls per window */
+#define BUDGET_FACTOR		3	/* calls per window: 3 x pages + 10 */
+#define BUDGET_EXTRA		10
+#define ONCE_SAVE_TRIES		5	/* --once: cursor saves before failing */
 #define STOP_WAIT_MS		7000	/* acknowledgement wait on stop */
 #define CKPT_POLL_MS		100	/* mid-window save: check this often */
 #define CKPT_COST_FACTOR	10	/* ... and spend <= 1/10 of the time */
-#define CLOCK_SKEW_MS		60000
-#define CLOCK_WARN_EVERY_MS	3600000
+#define SKEW_LOG_MS		5000	/* a clock skew above this is logged */
+#define SKEW_LOG_EVERY_MS	60000	/* ... at most this often */
+#define OVER_MAX_LOG_EVERY_MS	3600000
+#define SWEEP_WAIT_MS		1000	/* sweep: wait for the live reader */
 
 enum source_state {
 	SOURCE_IDLE,		/* timer armed for the next window */
@@ -51,6 +78,53 @@ enum source_state {
 	SOURCE_WAIT_ACK,	/* window read; waiting for the outputs */
 	SOURCE_STOPPING,	/* stop: waiting for acknowledgements */
 	SOURCE_DONE,
+};
+
+struct part {
+	struct window	 w;
+	int		 pass;
+	int		 iso;		/* isolating a page that does not parse */
+	int		 fine;		/* a known poisoned slice */
+};
+
+/* A slice already reported as a gap because a page of it never parses. */
+struct poisoned {
+	int64_t		 begin;
+	int64_t		 end;
+};
+#define MAX_POISONED	16
+
+/* One reader of a source: a window read page by page, in parts. */
+struct reader {
+	struct source	*s;
+	int		 sweep;		/* 0: the live window, 1: late sweep */
+	struct window	 win;		/* the unit: commit target / chunk */
+	struct window	 cur;		/* (sub-)window being read */
+	struct part	 pending[MAX_PARTS];
+	int		 npending;
+	int		 iso;		/* cur is part of an isolation */
+	int		 fine;		/* cur is a slice read in FINE_LIMIT */
+	int		 known;		/* ... already reported as a gap */
+	int		 slice_bad;	/* a page of the fine slice was skipped */
+	int		 capped;	/* cur ended at the offset cap */
+	int64_t		 offset;
+	int64_t		 page_no;
+	int64_t		 total;		/* total_num of the last page */
+	int		 total_changed;
+	int		 pass;		/* 0: first read, 1..: re-reads */
+	uint64_t	 invalid_in_pass;
+	struct idset	*seen;		/* distinct ids of this pass */
+	struct api_call	*call;
+	struct event	*timer;		/* sweep: backoff and waiting */
+	int		 attempt;	/* consecutive failures */
+	int		 parse_fails;	/* ... of which parse failures */
+	int64_t		 calls;		/* re-read pages requested for win */
+	int64_t		 iso_calls;	/* ... of them while isolating */
+	int64_t		 budget_total;	/* for the call budget; -1: unknown */
+	int64_t		 date_max;	/* latest API Date of a page for win */
+	uint64_t	 gaps;		/* gaps in win */
+	char		*last_parse_error;
+	void		(*done)(struct reader *);
 };
 
 struct source {
@@ -64,33 +138,37 @@ struct source {
 	struct event		*timer;
 	struct event		*stop_timer;
 	struct event		*ckpt_timer;
-	struct api_call		*call;
 
-	struct window		 win;		/* commit target */
-	struct window		 cur;		/* (sub-)window being read */
-	struct subwindow {
-		struct window	 w;
-		int		 pass;
-	}			 pending[MAX_SUBWINDOWS];
-	int			 npending;
-	int64_t			 offset;
-	int64_t			 page_no;
-	int64_t			 total;		/* total_num of the last page */
-	int			 total_changed;
-	int			 pass;		/* 0: first read, 1..: re-reads */
-	uint64_t		 invalid_in_pass;
-	struct idset		*seen;		/* distinct ids of this pass */
+	struct reader		 live;
+	struct reader		 sweep;
+	int			 sweep_active;
+	int64_t			 sweep_next;	/* mono; 0: after catching up */
+	int64_t			 sweep_begin;	/* the range of this sweep */
+	int64_t			 sweep_from;	/* ... the next chunk's begin */
+	int64_t			 sweep_to;
+	int64_t			 sweep_calls;
+	uint64_t		 sweep_late;
+
 	uint64_t		 sent_in_window;	/* not yet committed */
 	uint64_t		 unsaved;	/* sent since the last save */
 	int64_t			 ckpt_next;	/* no checkpoint before (mono) */
-	struct outset_ticket	*ticket;	/* this window's messages */
+	struct outset_ticket	*ticket;	/* every message not committed */
 	int			 acks_pending;	/* waiting for the ticket */
 	int			 window_read;	/* all sub-windows read */
+	int			 save_fails;	/* cursor saves failed in a row */
 
-	int			 attempt;	/* consecutive failures */
+	/* The API's clock: its latest Date and the monotonic time then. */
+	int64_t			 api_date;
+	int64_t			 api_mono;
+	int64_t			 skew_shown;	/* last logged skew, 0: none */
+	int64_t			 skew_logged_at;	/* mono */
+	int64_t			 over_max_logged_at;	/* mono */
+
 	char			*last_error;	/* of the latest failure */
 	int			 failed;		/* gave up (--once) */
-	int64_t			 clock_warned;
+	char			*gap_line;	/* until the next clean commit */
+	struct poisoned		 poisoned[MAX_POISONED];
+	int			 npoisoned;
 
 	struct source_stats	 st;
 	struct event_page	 page;
@@ -100,8 +178,11 @@ struct source {
 
 static void	source_next_window(struct source *);
 static void	source_commit(struct source *);
-static void	source_fetch(struct source *);
 static void	source_arm(struct source *, int64_t, enum source_state);
+static void	reader_fetch(struct reader *);
+static void	reader_next_part(struct reader *);
+static void	sweep_kick(struct source *);
+static void	source_wait_acks(struct source *);
 
 const char *
 source_name(const struct source *s)
@@ -115,11 +196,17 @@ source_failure(const struct source *s)
 	return s->failed ? s->last_error : NULL;
 }
 
+const char *
+source_gap(const struct source *s)
+{
+	return s->gap_line;
+}
+
 int
 source_failures(const struct source *s, const char **last)
 {
-	*last = s->attempt > 0 ? s->last_error : NULL;
-	return s->attempt;
+	*last = s->live.attempt > 0 ? s->last_error : NULL;
+	return s->live.attempt;
 }
 
 void
@@ -144,12 +231,90 @@ source_lag(const struct source *s, int64_t now)
 #define window_str(w)	window_format((w), (char [WINDOW_STR_MAX]){ 0 }, \
 			    WINDOW_STR_MAX)
 #define delay_str(ms)	duration_str((ms), (char [32]){ 0 }, 32)
+#define time_str(ms)	iso_str((ms), (char [32]){ 0 }, 32)
 
 static const char *
 duration_str(int64_t ms, char *buf, size_t len)
 {
 	format_duration(ms, buf, len);
 	return buf;
+}
+
+static const char *
+iso_str(int64_t ms, char *buf, size_t len)
+{
+	time_format_iso(ms, buf, len);
+	return buf;
+}
+
+static int64_t
+min64(int64_t a, int64_t b)
+{
+	return a < b ? a : b;
+}
+
+static int64_t
+max64(int64_t a, int64_t b)
+{
+	return a > b ? a : b;
+}
+
+static const char *
+reader_what(const struct reader *r)
+{
+	return r->sweep ? "late sweep: window" : "window";
+}
+
+/*
+ * The API's clock now: its latest Date plus the monotonic time since; the
+ * local clock before the first response. Date has a resolution of a
+ * second and is truncated, so this is at most a second behind the API
+ * (conservative: windows end a little earlier).
+ */
+static int64_t
+api_now(const struct source *s)
+{
+	if (s->api_date == 0)
+		return time_now_ms();
+	return s->api_date + (time_mono_ms() - s->api_mono);
+}
+
+/*
+ * A Date from the API: track it, and log a skew against the local clock
+ * above SKEW_LOG_MS once, then again when it changes by more than that (at
+ * most every SKEW_LOG_EVERY_MS), and once when the clocks agree again.
+ */
+static void
+note_date(struct source *s, int64_t date)
+{
+	int64_t	 mono = time_mono_ms(), skew, d;
+
+	if (date <= 0)
+		return;
+	s->api_date = date;
+	s->api_mono = mono;
+	/* Date is truncated to the second: half a second on average. */
+	skew = time_now_ms() - (date + 500);
+	d = skew - s->skew_shown;
+	if (d < 0)
+		d = -d;
+	if (d <= SKEW_LOG_MS || (s->skew_logged_at != 0 &&
+	    mono - s->skew_logged_at < SKEW_LOG_EVERY_MS))
+		return;
+	if (skew > SKEW_LOG_MS || skew < -SKEW_LOG_MS) {
+		log_warnx("source \"%s\": the API's clock is %lld s %s the "
+		    "local clock; windows follow the API's clock",
+		    s->conf->name, (long long)((skew < 0 ? -skew : skew) /
+		    1000), skew > 0 ? "behind" : "ahead of");
+		s->skew_shown = skew;
+	} else if (s->skew_shown != 0) {
+		log_info("source \"%s\": the API's clock and the local clock "
+		    "agree again (within %d s)", s->conf->name,
+		    SKEW_LOG_MS / 1000);
+		s->skew_shown = 0;
+	} else
+		return;
+	s->skew_logged_at = mono;
 }
 
 static void
@@ -163,12 +328,15 @@ timer_cb(evutil_socket_t fd, short ev, void *arg)
 		break;
 	case SOURCE_BACKOFF:
 	case SOURCE_PAUSED:
-		source_fetch(s);
+		reader_fetch(&s->live);
 		break;
 	case SOURCE_WAIT_ACK:
-		/* A failed commit being retried. */
+		/*
+		 * A failed commit being retried: a sweep page that arrived
+		 * meanwhile may have handed the outputs more, wait for it.
+		 */
 		if (s->acks_pending == 0)
-			source_commit(s);
+			source_wait_acks(s);
 		break;
 	case SOURCE_STOPPING:
 	case SOURCE_FETCHING:
@@ -185,6 +353,17 @@ done_cb(evutil_socket_t fd, short ev, void *arg)
 	s->env.done(s, s->failed, s->env.done_arg);
 }
 
+static void
+reader_cancel(struct reader *r)
+{
+	if (r->call != NULL) {
+		api_call_cancel(r->call);
+		r->call = NULL;
+	}
+	if (r->timer != NULL)
+		evtimer_del(r->timer);
+}
+
 /*
  * Stop for good (failed: given up, the reason is last_error); the done
  * callback runs from the loop, never re-entrantly.
@@ -195,10 +374,8 @@ source_finish(struct source *s, int failed)
 	if (s->state == SOURCE_DONE)
 		return;
 	s->failed |= failed;
-	if (s->call != NULL) {
-		api_call_cancel(s->call);
-		s->call = NULL;
-	}
+	reader_cancel(&s->live);
+	reader_cancel(&s->sweep);
 	outset_cancel(s->env.outputs, s);
 	evtimer_del(s->timer);
 	evtimer_del(s->stop_timer);
@@ -226,44 +403,132 @@ source_arm(struct source *s, int64_t ms, enum source_state state)
 	arm_ms(s->timer, ms);
 }
 
-/* Begin reading s->cur from offset 0 (a first read or a re-read). */
+/* Begin reading r->cur from offset 0 (a first read or a re-read). */
 static void
-source_start_pass(struct source *s)
+reader_start_pass(struct reader *r)
 {
-	s->offset = 0;
-	s->page_no = 0;
-	s->total = -1;
-	s->total_changed = 0;
-	s->invalid_in_pass = 0;
-	idset_free(s->seen);
-	s->seen = idset_new();
+	r->offset = 0;
+	r->page_no = 0;
+	r->total = -1;
+	r->total_changed = 0;
+	r->invalid_in_pass = 0;
+	r->parse_fails = 0;
+	r->slice_bad = 0;
+	r->capped = 0;
+	idset_free(r->seen);
+	r->seen = idset_new();
 }
 
-static void
-source_next_window(struct source *s)
+/*
+ * A window holding a slice already reported as a gap (a page of it never
+ * parses) is read around it, and the slice in pages of FINE_LIMIT, so that
+ * the slice is not isolated again (nor reported again) by every window
+ * and sweep that overlaps it. Returns 1 when r->pending was filled.
+ */
+static int
+reader_known_poison(struct reader *r)
 {
-	int64_t	 now = time_now_ms(), end, wait;
+	const struct poisoned	*p = NULL;
+	struct window		 w = r->win;
+	int			 i;
 
-	end = cursor_end(s->cursor);
-	if (end == 0)
-		end = window_initial_end(now, &s->wp, s->recovered);
-	if (window_next(end, now, &s->wp, &s->win, &wait) != 0) {
-		log_debug("source \"%s\": nothing to read yet; next try in %s",
-		    s->conf->name, delay_str(wait));
-		source_arm(s, wait, SOURCE_IDLE);
+	for (i = 0; i < r->s->npoisoned; i++) {
+		p = &r->s->poisoned[i];
+		if (p->begin >= w.begin && p->end <= w.end)
+			break;
+	}
+	if (i == r->s->npoisoned)
+		return 0;
+	memset(r->pending, 0, 3 * sizeof(r->pending[0]));
+	if (p->end < w.end) {
+		r->pending[r->npending].w.begin = p->end;
+		r->pending[r->npending].w.end = w.end;
+		r->pending[r->npending].w.catching_up = w.catching_up;
+		r->pending[r->npending++].fine = 0;
+	}
+	r->pending[r->npending].w.begin = p->begin;
+	r->pending[r->npending].w.end = p->end;
+	r->pending[r->npending].w.catching_up = 1;
+	r->pending[r->npending++].fine = 1;
+	if (p->begin > w.begin) {
+		r->pending[r->npending].w.begin = w.begin;
+		r->pending[r->npending].w.end = p->begin;
+		r->pending[r->npending].w.catching_up = 1;
+		r->pending[r->npending++].fine = 0;
+	}
+	return 1;
+}
+
+/* Remember a slice reported as a gap; the oldest goes when full. */
+static void
+note_poisoned(struct source *s, int64_t begin, int64_t end)
+{
+	if (s->npoisoned == MAX_POISONED) {
+		memmove(&s->poisoned[0], &s->poisoned[1],
+		    (MAX_POISONED - 1) * sizeof(s->poisoned[0]));
+		s->npoisoned--;
+	}
+	s->poisoned[s->npoisoned].begin = begin;
+	s->poisoned[s->npoisoned].end = end;
+	s->npoisoned++;
+}
+
+/* Read w from its first page. */
+static void
+reader_begin(struct reader *r, const struct window *w)
+{
+	r->win = *w;
+	r->cur = *w;
+	r->npending = 0;
+	r->pass = 0;
+	r->iso = 0;
+	r->fine = 0;
+	r->calls = 0;
+	r->iso_calls = 0;
+	r->budget_total = -1;
+	r->date_max = 0;
+	r->gaps = 0;
+	r->known = 0;
+	if (reader_known_poison(r)) {
+		reader_next_part(r);
 		return;
 	}
-	s->cur = s->win;
-	s->npending = 0;
-	s->pass = 0;
-	s->sent_in_window = 0;
-	s->unsaved = 0;
-	s->window_read = 0;
-	outset_ticket_clear(s->ticket);
-	source_start_pass(s);
-	log_debug("source \"%s\": window %s%s", s->conf->name,
-	    window_str(&s->win), s->win.catching_up ? " (catching up)" : "");
-	source_fetch(s);
+	reader_start_pass(r);
+	reader_fetch(r);
+}
+
+/*
+ * A gap: [begin, end] of this source could not be read. Every output gets
+ * a gap message covered by the ticket, so the cursor does not move past it
+ * before they all acknowledged it; the counter, /healthz and the log say
+ * so too.
+ */
+static void
+reader_gap(struct reader *r, int64_t begin, int64_t end, const char *reason)
+{
+	struct source		*s = r->s;
+	struct format_gap	 g;
+	struct buf		 b;
+
+	memset(&g, 0, sizeof(g));
+	g.now_ms = time_now_ms();
+	g.source = s->conf->name;
+	g.region = s->conf->region;
+	g.project_id = s->conf->project_id;
+	g.category = config_category_name(s->conf->category);
+	g.begin = begin;
+	g.end = end;
+	g.reason = reason;
+	buf_init(&b);
+	format_gap_text(&b, &g);
+	log_errorx("%s%s; a gap message goes to every output",
+	    r->sweep ? "late sweep: " : "", b.data);
+	outset_enqueue_gap(s->env.outputs, &g, s->ticket);
+	s->st.gaps++;
+	r->gaps++;
+	free(s->gap_line);
+	s->gap_line = xstrdup(b.data);
+	buf_free(&b);
 }
 
 static void
@@ -279,17 +544,77 @@ static void	api_done(const struct api_result *, void *);
 static void
 drained_cb(void *arg)
 {
-	source_resume(arg);
+	struct source	*s = arg;
+
+	source_resume(s);
+	sweep_kick(s);
+}
+
+/*
+ * The most calls r may spend re-reading its window: 3 x ceil(T / page_size)
+ * + 10, T the total_num of the window's first page, lowered to what the
+ * first read found when a page came back short (a lying total_num), and
+ * never above what offsets can reach. The first read of the window (at
+ * most ceil(T / page_size) pages, ending at the first short page whatever
+ * total_num says) and the isolation of a page that does not parse
+ * (ISO_MAX_CALLS) come on top: at most 4 x ceil(T / page_size) + 10 calls
+ * per window besides isolation.
+ */
+static int64_t
+reader_budget(const struct reader *r)
+{
+	int64_t	 ps = r->s->conf->page_size;
+
+	return BUDGET_FACTOR * ((max64(r->budget_total, 1) + ps - 1) / ps) +
+	    BUDGET_EXTRA;
+}
+
+/*
+ * The window's call budget is spent: what is not verified yet (the part
+ * being read and those queued) is a gap, and the window is done.
+ */
+static void
+reader_over_budget(struct reader *r)
+{
+	int64_t	 begin = r->cur.begin, end = r->cur.end;
+	char	 why[256];
+	int	 i;
+
+	for (i = 0; i < r->npending; i++) {
+		begin = min64(begin, r->pending[i].w.begin);
+		end = max64(end, r->pending[i].w.end);
+	}
+	snprintf(why, sizeof(why), "the window %s used its budget of %lld "
+	    "API calls for re-reads (3 x pages of total_num %lld + 10) and is "
+	    "still incomplete (total_num %lld, %zu distinct events in the "
+	    "last pass)", window_str(&r->win), (long long)reader_budget(r),
+	    (long long)r->budget_total, (long long)r->total,
+	    idset_count(r->seen));
+	r->s->st.incomplete++;
+	reader_gap(r, begin, end, why);
+	r->npending = 0;
+	r->done(r);
 }
 
 static void
-source_fetch(struct source *s)
+reader_fetch(struct reader *r)
 {
+	struct source	*s = r->s;
 	struct kv	*q;
 	char		 begin[24], end[24], offset[24], limit[24];
 	size_t		 n = 0, i;
 
-	if (outset_congested(s->env.outputs)) {
+	if (r->sweep && (s->state == SOURCE_WAIT_ACK ||
+	    s->state == SOURCE_STOPPING || s->state == SOURCE_DONE ||
+	    outset_congested(s->env.outputs))) {
+		/*
+		 * The live window is being committed (its save must not wait
+		 * for sweep messages) or an output is congested: wait.
+		 */
+		arm_ms(r->timer, SWEEP_WAIT_MS);
+		return;
+	}
+	if (!r->sweep && outset_congested(s->env.outputs)) {
 		if (s->state != SOURCE_PAUSED)
 			log_debug("source \"%s\": an output is congested; "
 			    "pausing", s->conf->name);
@@ -299,11 +624,23 @@ source_fetch(struct source *s)
 		source_arm(s, 5000, SOURCE_PAUSED);
 		return;
 	}
+	if (!r->iso && r->budget_total >= 0 && r->calls >= reader_budget(r)) {
+		reader_over_budget(r);
+		return;
+	}
+	if (r->iso && r->iso_calls >= ISO_MAX_CALLS) {
+		r->s->st.incomplete++;
+		reader_gap(r, r->cur.begin, r->cur.end, "a page that does not "
+		    "parse could not be isolated within " "400 API calls");
+		reader_next_part(r);
+		return;
+	}
 	q = xcalloc(6 + s->conf->nfilters, sizeof(*q));
-	snprintf(begin, sizeof(begin), "%013" PRId64, s->cur.begin);
-	snprintf(end, sizeof(end), "%013" PRId64, s->cur.end);
-	snprintf(offset, sizeof(offset), "%" PRId64, s->offset);
-	snprintf(limit, sizeof(limit), "%d", s->conf->page_size);
+	snprintf(begin, sizeof(begin), "%013" PRId64, r->cur.begin);
+	snprintf(end, sizeof(end), "%013" PRId64, r->cur.end);
+	snprintf(offset, sizeof(offset), "%" PRId64, r->offset);
+	snprintf(limit, sizeof(limit), "%d", r->fine ? FINE_LIMIT :
+	    s->conf->page_size);
 	add_param(q, &n, "category",
 	    (char *)config_category_name(s->conf->category));
 	add_param(q, &n, "begin_time", begin);
@@ -315,8 +652,13 @@ source_fetch(struct source *s)
 		    s->conf->enterprise_project_id);
 	for (i = 0; i < s->conf->nfilters; i++)
 		q[n++] = s->conf->filters[i];
-	s->state = SOURCE_FETCHING;
-	s->call = api_list_events(s->env.api, s->conf, q, n, api_done, s);
+	if (!r->sweep)
+		s->state = SOURCE_FETCHING;
+	r->call = api_list_events(s->env.api, s->conf, q, n, api_done, r);
+	if (r->sweep) {
+		api_call_spare(r->call);
+		s->sweep_calls++;
+	}
 	free(q);
 }
 
@@ -333,195 +675,296 @@ enum failure_kind {
  * minutes; an invalid request at once to the maximum.
  */
 static void
-source_failed_call(struct source *s, const char *what,
-    enum failure_kind kind)
+reader_failed_call(struct reader *r, const char *what, enum failure_kind kind)
 {
 	static const int	 once_attempts[] = {
 		[FAILURE_TRANSIENT] = 6, [FAILURE_AUTH] = 3,
 		[FAILURE_INVALID] = 1,
 	};
+	struct source		*s = r->s;
 	int64_t			 delay;
-	uint32_t		 r;
+	uint32_t		 rnd;
 	int			 step;
 
 	s->st.errors++;
-	s->attempt++;
-	free(s->last_error);
-	s->last_error = xstrdup(what);
-	if (s->env.once && s->attempt >= once_attempts[kind]) {
+	r->attempt++;
+	if (!r->sweep) {
+		free(s->last_error);
+		s->last_error = xstrdup(what);
+	}
+	if (!r->sweep && s->env.once && r->attempt >= once_attempts[kind]) {
 		log_errorx("source \"%s\": window %s: page %" PRId64
 		    " (offset %" PRId64 "): %s; --once gives up after %d "
-		    "attempt%s", s->conf->name, window_str(&s->cur),
-		    s->page_no, s->offset, what, s->attempt,
-		    s->attempt == 1 ? "" : "s");
+		    "attempt%s", s->conf->name, window_str(&r->cur),
+		    r->page_no, r->offset, what, r->attempt,
+		    r->attempt == 1 ? "" : "s");
 		source_finish(s, 1);
 		return;
 	}
-	r = arc4random();
-	step = s->attempt - 1;
+	rnd = arc4random();
+	step = r->attempt - 1;
 	if (kind == FAILURE_AUTH)
 		step += 4;
 	else if (kind == FAILURE_INVALID)
 		step = 100;
-	delay = api_backoff_ms(step, r);
-	log_warnx("source \"%s\": window %s: page %" PRId64 " (offset %"
-	    PRId64 "): %s; cursor stays, retrying in %s", s->conf->name,
-	    window_str(&s->cur), s->page_no, s->offset, what, delay_str(delay));
-	source_arm(s, delay, SOURCE_BACKOFF);
-}
-
-static void
-check_clock(struct source *s, int64_t server_ms)
-{
-	int64_t	 now = time_now_ms(), skew;
-
-	if (server_ms <= 0)
-		return;
-	skew = now - server_ms;
-	if (skew < 0)
-		skew = -skew;
-	if (skew <= CLOCK_SKEW_MS || (s->clock_warned != 0 &&
-	    time_mono_ms() - s->clock_warned < CLOCK_WARN_EVERY_MS))
-		return;
-	s->clock_warned = time_mono_ms();
-	log_warnx("source \"%s\": the API's clock differs from ours by %s; "
-	    "windows follow the local clock, check NTP", s->conf->name,
-	    delay_str(skew));
+	delay = api_backoff_ms(step, rnd);
+	log_warnx("source \"%s\": %s %s: page %" PRId64 " (offset %" PRId64
+	    "): %s; cursor stays, retrying in %s", s->conf->name,
+	    reader_what(r), window_str(&r->cur), r->page_no, r->offset, what,
+	    delay_str(delay));
+	if (r->sweep)
+		arm_ms(r->timer, delay);
+	else
+		source_arm(s, delay, SOURCE_BACKOFF);
 }
 
 /* Hand one new event to every output. */
 static void
-deliver(struct source *s, const struct hss_event *ev)
+deliver(struct reader *r, const struct hss_event *ev)
 {
+	struct source	*s = r->s;
+
 	s->st.truncated += outset_enqueue_event(s->env.outputs, ev, &s->origin,
 	    s->ticket);
-	cursor_add(s->cursor, ev->event_id, ev->occur_time);
+	/*
+	 * The prune key: an event the API returns for a window although its
+	 * occur_time is older than the window stays tracked as long as the
+	 * windows overlapping this one may return it again.
+	 */
+	if (cursor_add(s->cursor, ev->event_id, max64(ev->occur_time,
+	    r->cur.begin)) == -1)
+		fatalx("source \"%s\": an id the parser accepted cannot be "
+		    "tracked", s->conf->name);	/* event_id_valid() */
 	s->st.sent++;
+	if (r->sweep) {
+		s->st.late++;
+		s->sweep_late++;
+	}
 	s->sent_in_window++;
 	if (s->unsaved++ == 0 && !evtimer_pending(s->ckpt_timer, NULL))
 		arm_ms(s->ckpt_timer, CKPT_POLL_MS);
 }
 
-static void	source_pass_done(struct source *);
-static void	source_window_read(struct source *);
-static int	source_split(struct source *, int);
-static void	source_next_part(struct source *);
-
-static void
-process_page(struct source *s, const struct api_result *res)
-{
-	struct hss_event	*ev;
-	size_t			 i, items;
-
-	buf_reset(&s->err);
-	event_page_clear(&s->page);
-	if (event_page_parse(res->body, res->body_len, &s->page,
-	    &s->err) == -1) {
-		buf_reset(&s->msg);
-		buf_printf(&s->msg, "invalid response: %s", s->err.data);
-		source_failed_call(s, s->msg.data, FAILURE_TRANSIENT);
-		return;
-	}
-	s->attempt = 0;
-	if (s->total >= 0 && s->page.total_num != s->total)
-		s->total_changed = 1;
-	s->total = s->page.total_num;
-
-	/* More matches than offsets can reach: split the window in time. */
-	if (s->offset == 0 && s->total > OFFSET_MAX + s->conf->page_size &&
-	    source_split(s, s->pass)) {
-		log_info("source \"%s\": window %s holds %" PRId64 " events, "
-		    "more than the API's offsets reach; reading it in parts",
-		    s->conf->name, window_str(&s->cur), s->total);
-		source_next_part(s);
-		return;
-	}
-
-	for (i = 0; i < s->page.nerrors; i++) {
-		if (s->pass == 0)
-			log_warnx("source \"%s\": window %s: page %" PRId64
-			    " (offset %" PRId64 "): %s; event skipped",
-			    s->conf->name, window_str(&s->cur), s->page_no,
-			    s->offset, s->page.errors[i]);
-	}
-	if (s->pass == 0)
-		s->st.invalid += s->page.nerrors;
-	s->invalid_in_pass += s->page.nerrors;
-	for (i = 0; i < s->page.nevents; i++) {
-		ev = s->page.events[i];
-		idset_add(s->seen, ev->event_id, strlen(ev->event_id),
-		    ev->occur_time);
-		s->st.received++;
-		if (cursor_has(s->cursor, ev->event_id)) {
-			s->st.duplicates++;
-			continue;
-		}
-		deliver(s, ev);
-	}
-	items = s->page.nevents + s->page.nerrors;
-	event_page_clear(&s->page);
-
-	if (items >= (size_t)s->conf->page_size &&
-	    s->offset + s->conf->page_size < s->total) {
-		if (s->offset + s->conf->page_size > OFFSET_MAX) {
-			log_warnx("source \"%s\": window %s: %" PRId64
-			    " events but the API's offset stops at %d and the "
-			    "window cannot be split further; the rest is read "
-			    "by the next window", s->conf->name,
-			    window_str(&s->cur), s->total, OFFSET_MAX);
-			source_pass_done(s);
-			return;
-		}
-		s->offset += s->conf->page_size;
-		s->page_no++;
-		source_fetch(s);
-		return;
-	}
-	source_pass_done(s);
-}
+static void	reader_pass_done(struct reader *);
 
 /*
- * Split s->cur into parts of about three quarters of a page each (assuming
+ * Split r->cur into parts of about three quarters of a page each (assuming
  * events spread evenly; a part that still holds more is split again when it
  * is read) and queue them, earliest first, each to be read at pass. Parts
  * overlap by a millisecond; dedupe drops what both return. Returns 0 when
  * the window is too short to split or the queue is full.
  */
 static int
-source_split(struct source *s, int pass)
+reader_split(struct reader *r, int pass)
 {
-	int64_t	 len = s->cur.end - s->cur.begin, k, i;
+	int64_t	 len = r->cur.end - r->cur.begin, k, i;
+	int	 ps = r->s->conf->page_size;
 
-	k = (s->total * 4 / 3) / s->conf->page_size + 1;
-	if (s->total > OFFSET_MAX)
-		k = s->total / (OFFSET_MAX / 2) + 1;
+	k = (r->total * 4 / 3) / ps + 1;
+	if (r->total > OFFSET_MAX)
+		k = r->total / (OFFSET_MAX / 2) + 1;
 	if (k > MAX_SPLIT)
 		k = MAX_SPLIT;
 	if (k > len / 2)
 		k = len / 2;
-	if (k < 2 || s->npending + k > MAX_SUBWINDOWS)
+	if (k < 2 || r->npending + k > MAX_PARTS)
 		return 0;
 	for (i = k - 1; i >= 0; i--) {
-		window_split(&s->cur, k, i, &s->pending[s->npending].w);
-		s->pending[s->npending].pass = pass;
-		s->npending++;
+		window_split(&r->cur, k, i, &r->pending[r->npending].w);
+		r->pending[r->npending].pass = pass;
+		r->pending[r->npending].iso = r->iso;
+		r->pending[r->npending].fine = 0;
+		r->npending++;
 	}
 	return 1;
 }
 
-/* Read the next queued part, or, with none left, wait for the outputs. */
+/*
+ * A page failed to parse PARSE_TRIES times in a row: isolate what spoils
+ * it. A part longer than SLICE_MS is read again in halves (the one window
+ * splitter), so that every page that parses is delivered; a slice of at
+ * most SLICE_MS is read in pages of FINE_LIMIT, and only if one of those
+ * still fails is the slice a gap.
+ */
 static void
-source_next_part(struct source *s)
+reader_poisoned(struct reader *r, const char *why)
 {
-	if (s->npending == 0) {
-		source_window_read(s);
+	struct source	*s = r->s;
+	int64_t		 len = r->cur.end - r->cur.begin;
+
+	r->attempt = 0;
+	r->parse_fails = 0;
+	if (len > SLICE_MS && r->npending + 2 <= MAX_PARTS) {
+		log_warnx("source \"%s\": %s %s: page %" PRId64 " (offset %"
+		    PRId64 ") failed to parse %d times in a row (%s); "
+		    "reading the window again in halves to isolate it",
+		    s->conf->name, reader_what(r), window_str(&r->cur),
+		    r->page_no, r->offset, PARSE_TRIES, why);
+		window_split(&r->cur, 2, 1, &r->pending[r->npending].w);
+		r->pending[r->npending].pass = r->pass;
+		r->pending[r->npending].fine = 0;
+		r->pending[r->npending++].iso = 1;
+		window_split(&r->cur, 2, 0, &r->pending[r->npending].w);
+		r->pending[r->npending].pass = r->pass;
+		r->pending[r->npending].fine = 0;
+		r->pending[r->npending++].iso = 1;
+		reader_next_part(r);
 		return;
 	}
-	s->npending--;
-	s->cur = s->pending[s->npending].w;
-	s->pass = s->pending[s->npending].pass;
-	source_start_pass(s);
-	source_fetch(s);
+	if (!r->fine) {
+		log_warnx("source \"%s\": %s %s: page %" PRId64 " failed to "
+		    "parse %d times in a row (%s); reading this slice in "
+		    "pages of %d", s->conf->name, reader_what(r),
+		    window_str(&r->cur), r->page_no, PARSE_TRIES, why,
+		    FINE_LIMIT);
+		r->fine = 1;
+		reader_start_pass(r);
+		reader_fetch(r);
+		return;
+	}
+	/* A page of the slice never parses: skip it, read the others. */
+	free(r->last_parse_error);
+	r->last_parse_error = xstrdup(why);
+	r->slice_bad = 1;
+	if (r->total >= 0 && r->offset + FINE_LIMIT < r->total &&
+	    r->offset + FINE_LIMIT <= OFFSET_MAX) {
+		r->offset += FINE_LIMIT;
+		r->page_no++;
+		reader_fetch(r);
+		return;
+	}
+	reader_pass_done(r);
+}
+
+/* A page body that is not a page: count it, retry it, or isolate it. */
+static void
+reader_parse_failed(struct reader *r, const char *why)
+{
+	struct source	*s = r->s;
+
+	if (r->iso)
+		r->iso_calls++;
+	else if (r->pass > 0)
+		r->calls++;
+	if (++r->parse_fails >= PARSE_TRIES || r->known) {
+		reader_poisoned(r, why);
+		return;
+	}
+	buf_reset(&s->msg);
+	buf_printf(&s->msg, "invalid response: %s", why);
+	reader_failed_call(r, s->msg.data, FAILURE_TRANSIENT);
+}
+
+static void
+process_page(struct reader *r, const struct api_result *res)
+{
+	struct source		*s = r->s;
+	struct hss_event	*ev;
+	size_t			 i, items;
+	int64_t			 limit = r->fine ? FINE_LIMIT :
+				    s->conf->page_size;
+	char			 why[256];
+
+	buf_reset(&s->err);
+	event_page_clear(&s->page);
+	if (event_page_parse(res->body, res->body_len, &s->page,
+	    &s->err) == -1) {
+		reader_parse_failed(r, s->err.data);
+		return;
+	}
+	r->attempt = 0;
+	r->parse_fails = 0;
+	if (r->iso)
+		r->iso_calls++;
+	else if (r->pass > 0)
+		r->calls++;
+	r->date_max = max64(r->date_max, res->server_date_ms);
+	if (r->total >= 0 && s->page.total_num != r->total)
+		r->total_changed = 1;
+	r->total = s->page.total_num;
+	if (r->budget_total < 0)
+		r->budget_total = min64(r->total, OFFSET_MAX + limit);
+	items = s->page.nevents + s->page.nerrors;
+
+	/*
+	 * More matches than offsets can reach: split the window in time. A
+	 * page that is not full says the total is not what it claims.
+	 */
+	if (r->offset == 0 && (int64_t)items >= limit &&
+	    r->total > OFFSET_MAX + limit && reader_split(r, r->pass)) {
+		log_info("source \"%s\": %s %s holds %" PRId64 " events, "
+		    "more than the API's offsets reach; reading it in parts",
+		    s->conf->name, reader_what(r), window_str(&r->cur),
+		    r->total);
+		event_page_clear(&s->page);
+		reader_next_part(r);
+		return;
+	}
+
+	for (i = 0; i < s->page.nerrors; i++) {
+		if (r->pass == 0 && !r->sweep)
+			log_warnx("source \"%s\": %s %s: page %" PRId64
+			    " (offset %" PRId64 "): %s; event skipped",
+			    s->conf->name, reader_what(r), window_str(&r->cur),
+			    r->page_no, r->offset, s->page.errors[i]);
+	}
+	/* The sweep reads again what the live windows read: not counted. */
+	if (r->pass == 0 && !r->sweep)
+		s->st.invalid += s->page.nerrors;
+	r->invalid_in_pass += s->page.nerrors;
+	for (i = 0; i < s->page.nevents; i++) {
+		ev = s->page.events[i];
+		idset_add(r->seen, ev->event_id, strlen(ev->event_id),
+		    ev->occur_time);
+		if (!r->sweep)
+			s->st.received++;
+		if (cursor_has(s->cursor, ev->event_id)) {
+			if (!r->sweep)
+				s->st.duplicates++;
+			continue;
+		}
+		deliver(r, ev);
+	}
+	event_page_clear(&s->page);
+	/* A short page: the window held no more than this when it was read. */
+	if ((int64_t)items < limit && !r->iso && !r->fine &&
+	    r->cur.begin == r->win.begin && r->cur.end == r->win.end)
+		r->budget_total = min64(r->budget_total,
+		    max64(r->offset + (int64_t)items, 1));
+
+	if ((int64_t)items >= limit && r->offset + limit < r->total) {
+		if (r->offset + limit > OFFSET_MAX) {
+			snprintf(why, sizeof(why), "%" PRId64 " events match "
+			    "but the API's offset stops at %d and the window "
+			    "cannot be split further", r->total, OFFSET_MAX);
+			r->capped = 1;
+			reader_gap(r, r->cur.begin, r->cur.end, why);
+			reader_pass_done(r);
+			return;
+		}
+		r->offset += limit;
+		r->page_no++;
+		reader_fetch(r);
+		return;
+	}
+	reader_pass_done(r);
+}
+
+/* Read the next queued part, or, with none left, the window is read. */
+static void
+reader_next_part(struct reader *r)
+{
+	if (r->npending == 0) {
+		r->done(r);
+		return;
+	}
+	r->npending--;
+	r->cur = r->pending[r->npending].w;
+	r->pass = r->pending[r->npending].pass;
+	r->iso = r->pending[r->npending].iso;
+	r->fine = r->known = r->pending[r->npending].fine;
+	reader_start_pass(r);
+	reader_fetch(r);
 }
 
 /*
@@ -530,81 +973,136 @@ source_next_part(struct source *s)
  * distinct ids than total_num were seen, or total_num changed, the window
  * is read again (up to MAX_REREADS times). A window that needed more than
  * one page is read again in parts small enough for one page each, since a
- * single page returns every match whatever the order.
+ * single page returns every match whatever the order. Still incomplete
+ * after that: a gap.
  */
 static void
-source_pass_done(struct source *s)
+reader_pass_done(struct reader *r)
 {
+	struct source	*s = r->s;
 	uint64_t	 distinct;
+	char		 why[512];
 	int		 split;
 
-	distinct = idset_count(s->seen) + s->invalid_in_pass;
-	if ((int64_t)distinct >= s->total && !s->total_changed) {
-		source_next_part(s);
+	if (r->capped) {
+		reader_next_part(r);
 		return;
 	}
-	if (s->pass < MAX_REREADS) {
-		s->st.rereads++;
-		split = s->total > s->conf->page_size &&
-		    source_split(s, s->pass + 1);
-		log_info("source \"%s\": window %s: %" PRIu64 " distinct events "
-		    "of %" PRId64 "%s; reading it again%s (%d of %d)",
-		    s->conf->name, window_str(&s->cur), distinct, s->total,
-		    s->total_changed ? ", total changed between pages" : "",
-		    split ? " in parts of one page" : "", s->pass + 1,
-		    MAX_REREADS);
-		if (split) {
-			source_next_part(s);
+	if (r->slice_bad) {
+		if (r->known) {
+			log_debug("source \"%s\": %s %s: the known gap, "
+			    "reported before", s->conf->name, reader_what(r),
+			    window_str(&r->cur));
+			reader_next_part(r);
 			return;
 		}
-		s->pass++;
-		source_start_pass(s);
-		source_fetch(s);
+		snprintf(why, sizeof(why), "a page of this slice failed to "
+		    "parse %d times in a row (%s); the other pages of the "
+		    "slice were delivered", PARSE_TRIES,
+		    r->last_parse_error != NULL ? r->last_parse_error : "?");
+		reader_gap(r, r->cur.begin, r->cur.end, why);
+		note_poisoned(s, r->cur.begin, r->cur.end);
+		reader_next_part(r);
 		return;
 	}
-	if ((int64_t)distinct < s->total) {
-		s->st.incomplete++;
-		log_warnx("source \"%s\": window %s: still %" PRIu64 " distinct "
-		    "events of %" PRId64 " after %d re-reads; keeping what was "
-		    "read, the next window overlaps by lookback", s->conf->name,
-		    window_str(&s->cur), distinct, s->total, MAX_REREADS);
+	if (r->known) {
+		/* The slice parses now: it is no gap any more. */
+		reader_next_part(r);
+		return;
 	}
-	source_next_part(s);
+	distinct = idset_count(r->seen) + r->invalid_in_pass;
+	if ((int64_t)distinct >= r->total && !r->total_changed) {
+		reader_next_part(r);
+		return;
+	}
+	if (r->pass < MAX_REREADS) {
+		s->st.rereads++;
+		split = r->total > s->conf->page_size && !r->fine &&
+		    reader_split(r, r->pass + 1);
+		log_info("source \"%s\": %s %s: %" PRIu64 " distinct events "
+		    "of %" PRId64 "%s; reading it again%s (%d of %d)",
+		    s->conf->name, reader_what(r), window_str(&r->cur),
+		    distinct, r->total, r->total_changed ?
+		    ", total changed between pages" : "", split ?
+		    " in parts of one page" : "", r->pass + 1, MAX_REREADS);
+		if (split) {
+			reader_next_part(r);
+			return;
+		}
+		r->pass++;
+		reader_start_pass(r);
+		reader_fetch(r);
+		return;
+	}
+	if ((int64_t)distinct < r->total) {
+		s->st.incomplete++;
+		snprintf(why, sizeof(why), "still %" PRIu64 " distinct events "
+		    "of total_num %" PRId64 " after %d re-reads", distinct,
+		    r->total, MAX_REREADS);
+		reader_gap(r, r->cur.begin, r->cur.end, why);
+	}
+	reader_next_part(r);
 }
 
 static void
 api_done(const struct api_result *res, void *arg)
 {
-	struct source	*s = arg;
+	struct reader	*r = arg;
+	struct source	*s = r->s;
 	char		 what[512];
 
-	s->call = NULL;
+	r->call = NULL;
 	s->st.api_calls += res->calls > 0 ? (uint64_t)res->calls : 1;
 	s->st.throttled += (uint64_t)res->throttled;
-	check_clock(s, res->server_date_ms);
+	note_date(s, res->server_date_ms);
 	if (s->state == SOURCE_STOPPING || s->state == SOURCE_DONE)
 		return;
 	switch (res->status) {
 	case API_OK:
-		process_page(s, res);
+		process_page(r, res);
 		return;
 	case API_AUTH:
 		snprintf(what, sizeof(what), "authentication refused: %s",
 		    res->detail);
-		source_failed_call(s, what, FAILURE_AUTH);
+		reader_failed_call(r, what, FAILURE_AUTH);
 		return;
 	case API_BAD_REQUEST:
 		snprintf(what, sizeof(what), "request refused as invalid: %s",
 		    res->detail);
-		source_failed_call(s, what, FAILURE_INVALID);
+		reader_failed_call(r, what, FAILURE_INVALID);
 		return;
 	case API_SERVER:
 	case API_NETWORK:
 	case API_OTHER:
 		snprintf(what, sizeof(what), "%s", res->detail);
-		source_failed_call(s, what, FAILURE_TRANSIENT);
+		reader_failed_call(r, what, FAILURE_TRANSIENT);
 		return;
 	}
+}
+
+/* The live window: plan it on the API's clock and read it. */
+static void
+source_next_window(struct source *s)
+{
+	struct window	 w;
+	int64_t		 now = api_now(s), end, wait;
+
+	end = cursor_end(s->cursor);
+	if (end == 0)
+		end = window_initial_end(now, &s->wp, s->recovered);
+	if (window_next(end, now, &s->wp, &w, &wait) != 0) {
+		log_debug("source \"%s\": nothing to read yet; next try in %s",
+		    s->conf->name, delay_str(wait));
+		source_arm(s, wait, SOURCE_IDLE);
+		return;
+	}
+	if (cursor_since(s->cursor) == 0)
+		cursor_set_since(s->cursor, w.begin);
+	s->sent_in_window = 0;
+	s->window_read = 0;
+	log_debug("source \"%s\": window %s%s", s->conf->name, window_str(&w),
+	    w.catching_up ? " (catching up)" : "");
+	reader_begin(&s->live, &w);
 }
 
 static void
@@ -612,13 +1110,18 @@ ack_cb(void *arg)
 {
 	struct source	*s = arg;
 
-	if (s->acks_pending) {
-		s->acks_pending = 0;
-		source_commit(s);
+	if (!s->acks_pending)
+		return;
+	/* Everything handed to the outputs so far, the sweep's too. */
+	if (!outset_acked(s->env.outputs, s->ticket)) {
+		outset_when_acked(s->env.outputs, s->ticket, ack_cb, s);
+		return;
 	}
+	s->acks_pending = 0;
+	source_commit(s);
 }
 
-/* Wait for every output to acknowledge what this window handed to it. */
+/* Wait for every output to acknowledge what this source handed to it. */
 static void
 source_wait_acks(struct source *s)
 {
@@ -631,77 +1134,255 @@ source_wait_acks(struct source *s)
 }
 
 static void
-source_window_read(struct source *s)
+live_done(struct reader *r)
 {
+	struct source	*s = r->s;
+
 	s->window_read = 1;
 	s->state = SOURCE_WAIT_ACK;
 	source_wait_acks(s);
 }
 
+/*
+ * The end the live window commits: never later than the Date of a page
+ * read for it minus settle (what the API could show when it was asked),
+ * and never before the committed end because of that clamp.
+ */
+static int64_t
+commit_end(struct source *s)
+{
+	const struct reader	*r = &s->live;
+	int64_t			 end = r->win.end, cur = cursor_end(s->cursor);
+	int64_t			 bound;
+
+	if (r->date_max > 0) {
+		bound = r->date_max - max64(s->conf->settle_ms, 0);
+		if (bound < end) {
+			log_debug("source \"%s\": window %s ends at the API's "
+			    "Date minus settle, %s", s->conf->name,
+			    window_str(&r->win), time_str(bound));
+			end = bound;
+		}
+	}
+	if (r->win.end >= cur && end < cur)
+		end = cur;
+	if (end < r->win.begin)
+		end = r->win.begin;
+	return end;
+}
+
+/* Log, at most hourly, that max_tracked_ids dropped ids. */
+static void
+note_over_max(struct source *s)
+{
+	int64_t	 oldest, mono = time_mono_ms();
+	size_t	 n;
+
+	if ((n = cursor_over_max(s->cursor, &oldest)) == 0 ||
+	    (s->over_max_logged_at != 0 &&
+	    mono - s->over_max_logged_at < OVER_MAX_LOG_EVERY_MS))
+		return;
+	s->over_max_logged_at = mono;
+	log_warnx("source \"%s\": max_tracked_ids (%zu) reached: %zu older "
+	    "ids dropped, the oldest kept is from %s; an event older than "
+	    "that which becomes visible late may be delivered twice (raise "
+	    "max_tracked_ids or lower sweep_range)", s->conf->name,
+	    s->conf->max_tracked_ids, n, time_str(oldest));
+}
+
 static void
 source_commit(struct source *s)
 {
-	int64_t	 end;
+	int64_t	 end, delay;
 	int	 whole = s->window_read;
 
 	/* On stop with a partial window only the delivered ids are saved. */
-	end = whole ? s->win.end : cursor_end(s->cursor);
+	end = whole ? commit_end(s) : cursor_end(s->cursor);
 	buf_reset(&s->err);
 	if (cursor_commit(s->cursor, end, &s->err) == -1) {
-		log_errorx("source \"%s\": cannot save the cursor: %s; %s",
-		    s->conf->name, s->err.data, s->state == SOURCE_STOPPING ?
-		    "the window will be read again after the restart" :
-		    "retrying in 10s");
+		s->save_fails++;
+		free(s->last_error);
+		s->last_error = xasprintf("cannot save the cursor: %s",
+		    s->err.data);
 		if (s->state == SOURCE_STOPPING) {
+			log_errorx("source \"%s\": %s; the window will be read "
+			    "again after the restart", s->conf->name,
+			    s->last_error);
 			source_finish(s, 0);
 			return;
 		}
-		source_arm(s, 10000, SOURCE_WAIT_ACK);
+		if (s->env.once && s->save_fails >= ONCE_SAVE_TRIES) {
+			log_errorx("source \"%s\": %s; --once gives up after %d "
+			    "attempts: the events of window %s were delivered "
+			    "but the cursor stays at %s, so the next run sends "
+			    "them again", s->conf->name, s->last_error,
+			    s->save_fails, window_str(&s->live.win),
+			    time_str(cursor_end(s->cursor)));
+			source_finish(s, 1);
+			return;
+		}
+		delay = s->env.once ? 1000LL << (s->save_fails - 1) : 10000;
+		log_errorx("source \"%s\": %s; retrying in %s", s->conf->name,
+		    s->last_error, delay_str(delay));
+		source_arm(s, delay, SOURCE_WAIT_ACK);
 		return;
 	}
+	s->save_fails = 0;
 	s->st.committed += s->sent_in_window;
 	s->sent_in_window = 0;
+	s->unsaved = 0;
+	outset_ticket_clear(s->ticket);		/* all of it acknowledged */
+	note_over_max(s);
 	if (!whole) {
 		log_info("source \"%s\": stopped; %zu delivered ids saved, the "
 		    "window %s is read again at the next start",
 		    s->conf->name, cursor_count(s->cursor),
-		    window_str(&s->win));
+		    window_str(&s->live.win));
 		source_finish(s, 0);
 		return;
 	}
 	s->st.windows++;
-	log_debug("source \"%s\": committed window %s", s->conf->name,
-	    window_str(&s->win));
+	if (s->live.gaps == 0 && s->gap_line != NULL && !s->sweep_active) {
+		free(s->gap_line);
+		s->gap_line = NULL;
+	}
+	log_debug("source \"%s\": committed window %s (end %s)", s->conf->name,
+	    window_str(&s->live.win), time_str(end));
 	if (s->state == SOURCE_STOPPING) {
 		source_finish(s, 0);
 		return;
 	}
-	if (s->win.catching_up) {
+	if (s->live.win.catching_up) {
 		source_arm(s, 0, SOURCE_IDLE);
 		return;
 	}
 	if (s->env.once) {
-		char	 end_s[32];
-
-		time_format_iso(s->win.end, end_s, sizeof(end_s));
 		log_info("source \"%s\": caught up to %s", s->conf->name,
-		    end_s);
+		    time_str(end));
 		source_finish(s, 0);
 		return;
 	}
 	source_arm(s, s->conf->poll_interval_ms, SOURCE_IDLE);
+	sweep_kick(s);
+}
+
+/*
+ * The late sweep (DESIGN.md section 11). Every sweep_interval it re-reads
+ * [API now - sweep_range, the live window's begin] (never before the first
+ * window this cursor ever read) in windows of at most WINDOW_MAX_SPAN_MS
+ * and delivers the events not delivered yet: those that became visible
+ * after the live windows had passed them (an agent offline for hours, a
+ * delayed detection). Its ids are kept for sweep_range + lookback, bounded
+ * by max_tracked_ids. Its calls are of low priority: one takes a
+ * rate-limit token only while another stays free for the live windows,
+ * and none is made while the live window is being committed.
+ *
+ * Cost: per sweep, for each 2-day window of the range, ceil(events in it /
+ * page_size) pages plus the completeness re-reads (none while the range
+ * does not change), at least 1 call; with the defaults (24 h, hourly) a
+ * quiet project costs 24 calls a day, one with N events a day about
+ * 24 x ceil(N / 1000). With 5 calls a minute (7,200 a day) shared with the
+ * live windows (1,440 a day at one a minute), that leaves room for a sweep
+ * of about 5,000,000 events a day.
+ */
+static void	sweep_chunk(struct source *);
+
+static void
+sweep_timer_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct source	*s = arg;
+
+	if (s->sweep_active) {
+		if (s->sweep.call == NULL)
+			reader_fetch(&s->sweep);
+		return;
+	}
+	sweep_kick(s);
+}
+
+/* Start a sweep if one is due and the live reader is waiting. */
+static void
+sweep_kick(struct source *s)
+{
+	int64_t	 mono = time_mono_ms(), now, lb, from, to, since;
+
+	if (s->conf->sweep_range_ms <= 0 || s->env.once || s->sweep_active ||
+	    s->state != SOURCE_IDLE || cursor_end(s->cursor) == 0)
+		return;
+	if (s->sweep_next != 0 && mono < s->sweep_next) {
+		arm_ms(s->sweep.timer, s->sweep_next - mono);
+		return;
+	}
+	now = api_now(s);
+	lb = max64(s->conf->lookback_ms, 1);
+	from = now - s->conf->sweep_range_ms;
+	if ((since = cursor_since(s->cursor)) > 0)
+		from = max64(from, since);
+	from = max64(from, WINDOW_MIN_TIME_MS);
+	to = cursor_end(s->cursor) - lb;
+	s->sweep_next = mono + s->conf->sweep_interval_ms;
+	if (to - from < WINDOW_MIN_LEN_MS) {
+		arm_ms(s->sweep.timer, s->conf->sweep_interval_ms);
+		return;
+	}
+	s->sweep_active = 1;
+	s->sweep_begin = s->sweep_from = from;
+	s->sweep_to = to;
+	s->sweep_calls = 0;
+	s->sweep_late = 0;
+	log_debug("source \"%s\": late sweep of %s..%s", s->conf->name,
+	    time_str(from), time_str(to));
+	sweep_chunk(s);
+}
+
+static void
+sweep_chunk(struct source *s)
+{
+	struct window	 w;
+
+	w.begin = s->sweep_from;
+	w.end = min64(s->sweep_from + WINDOW_MAX_SPAN_MS, s->sweep_to);
+	w.catching_up = 1;
+	reader_begin(&s->sweep, &w);
+}
+
+static void
+sweep_done(struct reader *r)
+{
+	struct source	*s = r->s;
+
+	if (r->win.end < s->sweep_to) {
+		s->sweep_from = r->win.end - 1;
+		sweep_chunk(s);
+		return;
+	}
+	s->sweep_active = 0;
+	s->st.sweeps++;
+	if (s->sweep_late > 0)
+		log_info("source \"%s\": late sweep of %s..%s: %" PRIu64
+		    " events that became visible late delivered (%lld API "
+		    "calls)", s->conf->name, time_str(s->sweep_begin),
+		    time_str(s->sweep_to), s->sweep_late,
+		    (long long)s->sweep_calls);
+	else
+		log_debug("source \"%s\": late sweep done, nothing new "
+		    "(%lld API calls)", s->conf->name,
+		    (long long)s->sweep_calls);
+	/* Its ids are saved with the next commit or checkpoint. */
+	arm_ms(s->sweep.timer, max64(s->sweep_next - time_mono_ms(), 0));
 }
 
 /*
  * Mid-window checkpoint. A long window (a catch-up of two days of events)
  * is committed only when it is read and acknowledged whole; a crash before
  * that would send all of it again. So, every CKPT_POLL_MS while a
- * window is being read: if the outputs have acknowledged every message
- * this source handed them, the cursor (every id enqueued, so every id
- * acknowledged) is saved with the end unchanged. Reading never waits for
- * it; when the receivers lag, the next tick tries again. Against the real
- * API (a call every 12 s) the acknowledgements of a page arrive well before
- * the next page, so a crash repeats at most a page.
+ * window is being read (or the sweep delivers): if the outputs have
+ * acknowledged every message this source handed them, the cursor (every
+ * id enqueued, so every id acknowledged) is saved with the end unchanged.
+ * Reading never waits for it; when the receivers lag, the next tick tries
+ * again. Against the real API (a call every 12 s) the acknowledgements of
+ * a page arrive well before the next page, so a crash repeats at most a
+ * page.
  */
 static void
 ckpt_cb(evutil_socket_t fd, short ev, void *arg)
@@ -711,7 +1392,8 @@ ckpt_cb(evutil_socket_t fd, short ev, void *arg)
 	int		 rc;
 
 	if (s->unsaved == 0 || (s->state != SOURCE_FETCHING &&
-	    s->state != SOURCE_BACKOFF && s->state != SOURCE_PAUSED))
+	    s->state != SOURCE_BACKOFF && s->state != SOURCE_PAUSED &&
+	    s->state != SOURCE_IDLE))
 		return;		/* the window's commit or the stop saves it */
 	if (now < s->ckpt_next) {
 		arm_ms(s->ckpt_timer, s->ckpt_next - now);
@@ -741,7 +1423,7 @@ ckpt_cb(evutil_socket_t fd, short ev, void *arg)
 	s->st.committed += s->sent_in_window;
 	s->sent_in_window = 0;
 	log_debug("source \"%s\": checkpoint of window %s (%zu ids, %lld ms)",
-	    s->conf->name, window_str(&s->win), cursor_count(s->cursor),
+	    s->conf->name, window_str(&s->live.win), cursor_count(s->cursor),
 	    (long long)took);
 }
 
@@ -756,6 +1438,28 @@ stop_timeout_cb(evutil_socket_t fd, short ev, void *arg)
 	    "within %s; those events are sent again after the restart",
 	    s->conf->name, delay_str(STOP_WAIT_MS));
 	source_finish(s, 0);
+}
+
+static void
+reader_init(struct source *s, struct reader *r, int sweep)
+{
+	r->s = s;
+	r->sweep = sweep;
+	r->seen = idset_new();
+	r->done = sweep ? sweep_done : live_done;
+	if (sweep)
+		r->timer = evtimer_new(s->env.base, sweep_timer_cb, s);
+}
+
+static void
+reader_free(struct reader *r)
+{
+	if (r->call != NULL)
+		api_call_cancel(r->call);
+	if (r->timer != NULL)
+		event_free(r->timer);
+	idset_free(r->seen);
+	free(r->last_parse_error);
 }
 
 struct source *
@@ -779,7 +1483,8 @@ source_new(const struct source_env *env, const struct source_config *conf,
 	s->timer = evtimer_new(env->base, timer_cb, s);
 	s->stop_timer = evtimer_new(env->base, stop_timeout_cb, s);
 	s->ckpt_timer = evtimer_new(env->base, ckpt_cb, s);
-	s->seen = idset_new();
+	reader_init(s, &s->live, 0);
+	reader_init(s, &s->sweep, 1);
 	s->ticket = outset_ticket_new(env->outputs);
 	s->state = SOURCE_IDLE;
 	buf_init(&s->msg);
@@ -792,17 +1497,17 @@ source_free(struct source *s)
 {
 	if (s == NULL)
 		return;
-	if (s->call != NULL)
-		api_call_cancel(s->call);
+	reader_free(&s->live);
+	reader_free(&s->sweep);
 	outset_cancel(s->env.outputs, s);
 	event_free(s->timer);
 	event_free(s->stop_timer);
 	event_free(s->ckpt_timer);
 	event_page_clear(&s->page);
-	idset_free(s->seen);
 	cursor_free(s->cursor);
 	outset_ticket_free(s->ticket);
 	free(s->last_error);
+	free(s->gap_line);
 	buf_free(&s->msg);
 	buf_free(&s->err);
 	free(s);
@@ -838,10 +1543,8 @@ source_stop(struct source *s)
 	if (was == SOURCE_DONE || was == SOURCE_STOPPING)
 		return;
 	evtimer_del(s->timer);
-	if (s->call != NULL) {
-		api_call_cancel(s->call);
-		s->call = NULL;
-	}
+	reader_cancel(&s->live);
+	reader_cancel(&s->sweep);
 	s->state = SOURCE_STOPPING;
 	if (outset_ticket_empty(s->ticket) && !s->window_read) {
 		source_finish(s, 0);

@@ -33,8 +33,8 @@ struct source_env {
  * metrics (stats.c) are generated from this list.
  */
 #define SOURCE_COUNTERS(X)						\
-	X(received, "valid events received from the API")		\
-	X(duplicates, "events dropped as already delivered")		\
+	X(received, "valid events received from the API (live windows)") \
+	X(duplicates, "events dropped as already delivered (live windows)") \
 	X(sent, "events handed to the outputs")			\
 	X(committed, "events acknowledged by every output and committed") \
 	X(invalid, "events rejected as malformed")			\
@@ -44,7 +44,10 @@ struct source_env {
 	X(errors, "failed API requests")				\
 	X(rereads, "windows read again for completeness")		\
 	X(incomplete, "windows left incomplete after re-reads")	\
-	X(windows, "windows committed")
+	X(windows, "windows committed")					\
+	X(gaps, "ranges that could not be read (gap messages sent)")	\
+	X(late, "events delivered by the late sweep")			\
+	X(sweeps, "late sweeps completed")
 
 struct source_stats {
 #define SOURCE_COUNTER_FIELD(f, help)	uint64_t f;
@@ -76,6 +79,11 @@ void		 source_stop(struct source *);
 void		 source_get_stats(const struct source *, struct source_stats *);
 /* Cursor lag in ms (now - end); 0 before the first window. */
 int64_t		 source_lag(const struct source *, int64_t now);
+/*
+ * The last gap of this source as one line (what, when, why, how to read it
+ * again), until the next window committed without one; else NULL.
+ */
+const char	*source_gap(const struct source *);
 /* Why a source failed (--once), or NULL. */
 const char	*source_failure(const struct source *);
 /* API calls that failed in a row (0 after a success) and the last error. */

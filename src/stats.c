@@ -52,11 +52,12 @@ stats_log(const struct stats *st)
 		    PRIu64 ", invalid %" PRIu64 ", truncated %" PRIu64
 		    ", api calls %" PRIu64 ", 429s %" PRIu64 ", errors %"
 		    PRIu64 ", re-reads %" PRIu64 ", incomplete windows %"
-		    PRIu64 ", windows %" PRIu64 ", lag %s",
+		    PRIu64 ", windows %" PRIu64 ", gaps %" PRIu64 ", late %"
+		    PRIu64 ", lag %s",
 		    source_name(st->sources[i]), ss.received, ss.duplicates,
 		    ss.sent, ss.committed, ss.invalid, ss.truncated,
 		    ss.api_calls, ss.throttled, ss.errors, ss.rereads,
-		    ss.incomplete, ss.windows, lag);
+		    ss.incomplete, ss.windows, ss.gaps, ss.late, lag);
 	}
 	for (i = 0; i < st->noutputs; i++) {
 		output_get_stats(st->outputs[i], &os);
@@ -136,7 +137,9 @@ http_metrics(void *arg, struct buf *out, const char **content_type)
 /*
  * Health: 200 "ok", or 503 with one line per source whose API calls and
  * per output whose connection attempts have failed HEALTH_FAILURES times
- * in a row (a few seconds of backoff: a single reconnect does not flap).
+ * in a row (a few seconds of backoff: a single reconnect does not flap),
+ * and one per source whose last window had a gap (until one commits
+ * without).
  */
 static int
 http_healthz(void *arg, struct buf *out, const char **content_type)
@@ -158,6 +161,12 @@ http_healthz(void *arg, struct buf *out, const char **content_type)
 			buf_addc(out, (unsigned char)*last < 0x20 ||
 			    *last == 0x7f ? ' ' : *last);
 		buf_addc(out, '\n');
+	}
+	for (i = 0; i < st->nsources; i++) {
+		if ((last = source_gap(st->sources[i])) == NULL)
+			continue;
+		bad = 1;
+		buf_printf(out, "gap: %s\n", last);
 	}
 	for (i = 0; i < st->noutputs; i++) {
 		n = (int)output_failures(st->outputs[i]);

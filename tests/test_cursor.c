@@ -906,11 +906,66 @@ test_idset(void **state)
 	idset_free(NULL);
 }
 
+#define T0	1700000000000LL
+#define MB_ID	"4e1f6a3c-9a5d-4d3e-8f00-0123456789ab-" \
+	"\xe4\xba\x8b\xe4\xbb\xb6\xe5\x91\x8a\xe8\xad\xa6\xe4\xb8\xbb" \
+	"\xe6\x9c\xba\xe5\x85\xa5\xe4\xbe\xb5\xe6\xa3\x80\xe6\xb5\x8b" \
+	"\xe7\x97\x85\xe6\xaf\x92\xe6\x9c\xa8\xe9\xa9\xac\xe6\xbc\x8f" \
+	"\xe6\xb4\x9e\xe6\x94\xbb\xe5\x87\xbb\xe7\x99\xbb\xe5\xbd\x95" \
+	"\xe6\x9a\xb4\xe5\x8a\x9b\xe7\xa0\xb4\xe8\xa7\xa3\xe8\xbf\x9b" \
+	"\xe7\xa8\x8b\xe6\x96\x87"
+
+/*
+ * An id of 64 characters and 118 bytes is tracked and survives the state
+ * file; "since" round-trips; ids dropped by max_ids are reported with the
+ * oldest key kept; the prune key is what the caller gave, not occur_time.
+ */
+static void
+test_multibyte_since_over_max(void **state)
+{
+	struct fixture	*f = *state;
+	struct cursor	*c;
+	int64_t		 oldest;
+	char		 id[16];
+	int		 i;
+
+	assert_int_equal(strlen(MB_ID), 118);
+	c = open_ok(f, 1000, 10 * MIN, CURSOR_NEW);
+	assert_int_equal(cursor_since(c), 0);
+	assert_int_equal(cursor_add(c, MB_ID, T0), 0);
+	assert_true(cursor_has(c, MB_ID));
+	/* occur_time long before end - lookback, kept by its key */
+	assert_int_equal(cursor_add(c, "old-but-late", T0 + 30 * MIN), 0);
+	cursor_set_since(c, T0 - 60 * MIN);
+	commit_ok(f, c, T0 + 35 * MIN);
+	assert_int_equal(cursor_over_max(c, &oldest), 0);
+	assert_false(cursor_has(c, MB_ID));	/* key T0 < end - 10 min */
+	assert_true(cursor_has(c, "old-but-late"));
+	assert_int_equal(cursor_add(c, MB_ID, T0 + 34 * MIN), 0);
+	commit_ok(f, c, T0 + 35 * MIN);
+	cursor_free(c);
+	c = open_ok(f, 1000, 10 * MIN, CURSOR_OK);
+	assert_true(cursor_has(c, MB_ID));
+	assert_true(cursor_has(c, "old-but-late"));
+	assert_int_equal(cursor_since(c), T0 - 60 * MIN);
+	for (i = 0; i < 1200; i++) {
+		snprintf(id, sizeof(id), "n%d", i);
+		assert_int_equal(cursor_add(c, id, T0 + 40 * MIN + i), 0);
+	}
+	commit_ok(f, c, T0 + 45 * MIN);
+	assert_int_equal(cursor_over_max(c, &oldest), 200);
+	assert_int_equal(oldest, T0 + 40 * MIN + 200);
+	assert_int_equal(cursor_count(c), 1000);
+	cursor_free(c);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_new, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_multibyte_since_over_max,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_round_trip, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_has_add, setup, teardown),

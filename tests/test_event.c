@@ -413,6 +413,43 @@ test_from_json(void **state)
 	buf_free(&err);
 }
 
+/* One definition of a valid id: characters, bytes, NUL; the id set agrees. */
+static void
+test_event_id_valid(void **state)
+{
+	/* 64 characters, 1 + 63 x 3 = 190 bytes (U+4E8B) */
+	char		 mb[256], big[300];
+	struct buf	 why;
+	size_t		 i;
+
+	buf_init(&why);
+	mb[0] = 'x';
+	for (i = 0; i < 63; i++)
+		memcpy(mb + 1 + 3 * i, "\xe4\xba\x8b", 3);
+	mb[190] = '\0';
+	assert_int_equal(event_id_valid(mb, 190, &why), 0);
+	assert_int_equal(event_id_valid("a", 1, NULL), 0);
+	assert_int_equal(event_id_valid("", 0, &why), -1);
+	assert_string_equal(why.data, "event_id is empty");
+	buf_reset(&why);
+	assert_int_equal(event_id_valid("a\0b", 3, &why), -1);
+	assert_string_equal(why.data, "event_id holds a NUL character");
+	/* 65 characters of 3 bytes */
+	for (i = 0; i < 65; i++)
+		memcpy(big + 3 * i, "\xe4\xba\x8b", 3);
+	buf_reset(&why);
+	assert_int_equal(event_id_valid(big, 195, &why), -1);
+	assert_string_equal(why.data,
+	    "event_id is longer than 64 characters (65)");
+	/* 257 continuation bytes: no character, but too many bytes */
+	memset(big, 0x80, 257);
+	buf_reset(&why);
+	assert_int_equal(event_id_valid(big, 257, &why), -1);
+	assert_string_equal(why.data,
+	    "event_id is longer than 256 bytes (257)");
+	buf_free(&why);
+}
+
 int
 main(void)
 {
@@ -424,6 +461,7 @@ main(void)
 		cmocka_unit_test(test_length_bound),
 		cmocka_unit_test(test_nul_and_surrogate_escapes),
 		cmocka_unit_test(test_from_json),
+		cmocka_unit_test(test_event_id_valid),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

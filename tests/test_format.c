@@ -588,6 +588,57 @@ parse_leef(const char *m, size_t len, struct fields *hdr, struct fields *ext)
 
 /* ---- the events and contexts ---------------------------------------- */
 
+#define BOM_LIT	"\xEF\xBB\xBF"
+#define GAP_RFC5424 \
+	"<163>1 2022-08-27T09:38:20.000Z collector01 hss-forwarder 12" \
+	"34 gap [hss@32473 source=\"prod\" region=\"ap-southeast-1\" " \
+	"project_id=\"p1\" category=\"host\" gap_begin=\"2022-08-27T0" \
+	"9:37:16.000Z\" gap_end=\"2022-08-27T09:37:16.999Z\" gap_begi" \
+	"n_ms=\"1661593036000\" gap_end_ms=\"1661593036999\" reason=" \
+	"\"a page failed to parse (invalid JSON at offset 7); x=\\\"y" \
+	"\\\"\" replay=\"hss-forwarder --replay prod --from 2022-08-2" \
+	"7T09:37:16.000Z --to 2022-08-27T09:37:16.999Z\"][origin soft" \
+	"ware=\"hss-forwarder\" swVersion=\"" PACKAGE_VERSION "\"][me" \
+	"ta sequenceId=\"1\"] " BOM_LIT "source \"prod\": events from" \
+	" 2022-08-27T09:37:16.000Z to 2022-08-27T09:37:16.999Z were n" \
+	"ot read: a page failed to parse (invalid JSON at offset 7); " \
+	"x=\"y\"; read them again with: hss-forwarder --replay prod -" \
+	"-from 2022-08-27T09:37:16.000Z --to 2022-08-27T09:37:16.999Z"
+#define GAP_CEF \
+	"CEF:0|Huawei|HSS|v5|gap|gap|8|rt=1661593100000 start=1661593" \
+	"036000 end=1661593036999 reason=a page failed to parse (inva" \
+	"lid JSON at offset 7); x\\=\"y\" shost=collector01 cs1Label=" \
+	"replay cs1=hss-forwarder --replay prod --from 2022-08-27T09:" \
+	"37:16.000Z --to 2022-08-27T09:37:16.999Z cs5Label=projectId " \
+	"cs5=p1 cs6Label=region cs6=ap-southeast-1 cs4Label=source cs" \
+	"4=prod cn3Label=sequenceId cn3=1 msg=source \"prod\": events" \
+	" from 2022-08-27T09:37:16.000Z to 2022-08-27T09:37:16.999Z w" \
+	"ere not read: a page failed to parse (invalid JSON at offset" \
+	" 7); x\\=\"y\"; read them again with: hss-forwarder --replay" \
+	" prod --from 2022-08-27T09:37:16.000Z --to 2022-08-27T09:37:" \
+	"16.999Z"
+#define GAP_LEEF \
+	"LEEF:2.0|Huawei|HSS|v5|gap|^|devTime=2022-08-27T09:38:20.000" \
+	"Z^devTimeFormat=yyyy-MM-dd'T'HH:mm:ss.SSSX^cat=gap^sev=8^sou" \
+	"rce=prod^region=ap-southeast-1^projectId=p1^category=host^id" \
+	"entHostName=collector01^gapBegin=2022-08-27T09:37:16.000Z^ga" \
+	"pEnd=2022-08-27T09:37:16.999Z^gapBeginMs=1661593036000^gapEn" \
+	"dMs=1661593036999^reason=a page failed to parse (invalid JSO" \
+	"N at offset 7); x=\"y\"^replay=hss-forwarder --replay prod -" \
+	"-from 2022-08-27T09:37:16.000Z --to 2022-08-27T09:37:16.999Z" \
+	"^sequence_id=1"
+#define GAP_JSON \
+	"{\"_hss\":{\"type\":\"gap\",\"time\":\"2022-08-27T09:38:20.0" \
+	"00Z\",\"time_ms\":1661593100000,\"source\":\"prod\",\"region" \
+	"\":\"ap-southeast-1\",\"project_id\":\"p1\",\"category\":\"h" \
+	"ost\",\"begin\":\"2022-08-27T09:37:16.000Z\",\"begin_ms\":16" \
+	"61593036000,\"end\":\"2022-08-27T09:37:16.999Z\",\"end_ms\":" \
+	"1661593036999,\"reason\":\"a page failed to parse (invalid J" \
+	"SON at offset 7); x=\\\"y\\\"\",\"replay\":\"hss-forwarder -" \
+	"-replay prod --from 2022-08-27T09:37:16.000Z --to 2022-08-27" \
+	"T09:37:16.999Z\",\"hostname\":\"collector01\",\"forwarder_ve" \
+	"rsion\":\"" PACKAGE_VERSION "\",\"sequence\":1}}"
+
 static struct output_config	 oc;
 static struct format_ctx	 ctx;
 
@@ -1701,6 +1752,42 @@ test_leef_delimiter(void **state)
 	hss_event_free(ev);
 	buf_free(&b);
 }
+/* A gap in each format: its class, the range, the reason, the re-read
+ * command; every output's own header and sequence. */
+static void
+test_gap(void **state)
+{
+	static const struct {
+		enum output_format	 f;
+		const char		*want;
+	} cases[] = {
+		{ FORMAT_RFC5424, GAP_RFC5424 },
+		{ FORMAT_CEF, GAP_CEF },
+		{ FORMAT_LEEF, GAP_LEEF },
+		{ FORMAT_JSON, GAP_JSON },
+	};
+	struct format_gap	 g;
+	struct buf		 b;
+	size_t			 i;
+
+	memset(&g, 0, sizeof(g));
+	g.now_ms = 1661593100000LL;
+	g.source = "prod";
+	g.region = "ap-southeast-1";
+	g.project_id = "p1";
+	g.category = "host";
+	g.begin = 1661593036000LL;
+	g.end = 1661593036999LL;
+	g.reason = "a page failed to parse (invalid JSON at offset 7); x=\"y\"";
+	buf_init(&b);
+	for (i = 0; i < HSS_ARRAY_LEN(cases); i++) {
+		ctx_reset(cases[i].f, FRAMING_LF, 0);
+		buf_reset(&b);
+		assert_int_equal(format_gap(&b, &ctx, &g), 0);
+		assert_string_equal(b.data, cases[i].want);
+	}
+	buf_free(&b);
+}
 
 int
 main(void)
@@ -1715,6 +1802,7 @@ main(void)
 		cmocka_unit_test(test_leef_delimiter),
 		cmocka_unit_test(test_json_stub_fits),
 		cmocka_unit_test(test_leef_keys_whole),
+		cmocka_unit_test(test_gap),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

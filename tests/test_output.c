@@ -30,6 +30,7 @@
 #include "config.h"
 #include "log.h"
 #include "output.h"
+#include "relp.h"
 #include "util.h"
 
 struct fixture {
@@ -386,6 +387,217 @@ test_free_while_resolving(void **state)
 	event_base_dispatch(f->base);
 }
 
+/* Run the loop while reading exactly want from the peer (5 s at most). */
+static void
+relp_expect(struct fixture *f, const char *want)
+{
+	char		 got[512];
+	size_t		 len = strlen(want), have = 0;
+	ssize_t		 n;
+	struct timeval	 tv = { 0, 10000 };
+	int64_t		 end = time_mono_ms() + 5000;
+
+	assert_true(len < sizeof(got));
+	while (have < len && time_mono_ms() < end) {
+		event_base_loopexit(f->base, &tv);
+		event_base_dispatch(f->base);
+		n = recv(f->cfd, got + have, len - have, MSG_DONTWAIT);
+		if (n > 0)
+			have += (size_t)n;
+	}
+	assert_int_equal(have, len);
+	assert_memory_equal(got, want, len);
+}
+
+/* Nothing more from the peer for 200 ms of the loop. */
+static void
+relp_expect_quiet(struct fixture *f)
+{
+	char		 c;
+	struct timeval	 tv = { 0, 200000 };
+
+	event_base_loopexit(f->base, &tv);
+	event_base_dispatch(f->base);
+	assert_int_equal(recv(f->cfd, &c, 1, MSG_DONTWAIT), -1);
+	assert_int_equal(errno, EAGAIN);
+}
+
+static void
+relp_send(struct fixture *f, const char *s)
+{
+	assert_int_equal(send(f->cfd, s, strlen(s), MSG_NOSIGNAL),
+	    (ssize_t)strlen(s));
+}
+
+/* Accept the output's connection, check its open, answer it. */
+static void
+relp_accept_open(struct fixture *f, struct output *o)
+{
+	struct pollfd		 pfd = { f->lfd, POLLIN, 0 };
+	struct output_stats	 st;
+	struct buf		 open;
+	struct timeval		 tv = { 0, 10000 };
+	int64_t			 end = time_mono_ms() + 5000;
+	static const char	 offers[] = "200 OK\nrelp_version=0\n"
+	    "relp_software=test\ncommands=syslog";
+	char			 rsp[128];
+
+	while (poll(&pfd, 1, 0) == 0 && time_mono_ms() < end) {
+		event_base_loopexit(f->base, &tv);
+		event_base_dispatch(f->base);
+	}
+	if (f->cfd != -1)
+		close(f->cfd);
+	f->cfd = accept(f->lfd, NULL, NULL);
+	assert_true(f->cfd >= 0);
+	buf_init(&open);
+	relp_frame_open(&open, 1, PACKAGE_NAME "," PACKAGE_VERSION);
+	buf_addc(&open, '\0');
+	relp_expect(f, open.data);
+	buf_free(&open);
+	output_get_stats(o, &st);
+	assert_int_equal(st.connected, 0);	/* not before open's answer */
+	relp_expect_quiet(f);		/* nothing before it either */
+	snprintf(rsp, sizeof(rsp), "1 rsp %zu %s\n", sizeof(offers) - 1,
+	    offers);
+	relp_send(f, rsp);
+	do {
+		event_base_loopexit(f->base, &tv);
+		event_base_dispatch(f->base);
+		output_get_stats(o, &st);
+	} while (!st.connected && time_mono_ms() < end);
+	assert_int_equal(st.connected, 1);
+}
+
+/* Run the loop until the output acknowledged seq (5 s at most). */
+static void
+relp_until_acked(struct fixture *f, struct output *o, uint64_t seq)
+{
+	struct timeval	 tv = { 0, 10000 };
+	int64_t		 end = time_mono_ms() + 5000;
+
+	while (output_acked_seq(o) < seq && time_mono_ms() < end) {
+		event_base_loopexit(f->base, &tv);
+		event_base_dispatch(f->base);
+	}
+	assert_int_equal(output_acked_seq(o), seq);
+}
+
+/*
+ * relp: open first; a window of 2; answers in any order acknowledge the
+ * queue's oldest messages only once every older one is answered; after
+ * a break only the unanswered message is sent again, not the one answered
+ * behind it.
+ */
+static void
+test_relp_window_any_order_resend(void **state)
+{
+	struct fixture		*f = *state;
+	struct output		*o;
+	struct output_stats	 st;
+	struct timeval		 tv = { 0, 100000 };
+
+	bind_local(f, SOCK_STREAM, TRANSPORT_RELP);
+	f->cfg.framing = FRAMING_NONE;
+	f->cfg.relp_window = 2;
+	o = output_new(f->base, &f->cfg);
+	assert_non_null(o);
+	output_enqueue(o, "a", 1);
+	output_enqueue(o, "b\nb", 3);		/* RELP carries any byte */
+	output_enqueue(o, "c", 1);
+	assert_int_equal(output_start(o), 0);
+	relp_accept_open(f, o);
+	relp_expect(f, "2 syslog 1 a\n3 syslog 3 b\nb\n");
+	relp_expect_quiet(f);				/* window full */
+	relp_send(f, "3 rsp 6 200 OK\n");
+	relp_expect_quiet(f);				/* 2 still open */
+	assert_int_equal(output_acked_seq(o), 0);
+	relp_send(f, "2 rsp 6 200 OK\n");
+	relp_until_acked(f, o, 2);
+	relp_expect(f, "4 syslog 1 c\n");
+	relp_send(f, "4 rsp 6 200 OK\n");
+	relp_until_acked(f, o, 3);
+
+	output_enqueue(o, "d", 1);
+	output_enqueue(o, "e", 1);
+	relp_expect(f, "5 syslog 1 d\n6 syslog 1 e\n");
+	relp_send(f, "6 rsp 6 200 OK\n");
+	event_base_loopexit(f->base, &tv);
+	event_base_dispatch(f->base);
+	assert_int_equal(output_acked_seq(o), 3);
+	close(f->cfd);				/* the receiver dies */
+	f->cfd = -1;
+	relp_accept_open(f, o);			/* after the backoff */
+	relp_expect(f, "2 syslog 1 d\n");
+	relp_expect_quiet(f);			/* e was answered */
+	relp_send(f, "2 rsp 6 200 OK\n");
+	relp_until_acked(f, o, 5);
+	output_get_stats(o, &st);
+	assert_int_equal(st.acked, 5);
+	assert_int_equal(st.resent, 1);
+	assert_int_equal(st.reconnects, 1);
+	assert_int_equal(st.queue_depth, 0);
+	output_free(o);
+}
+
+/* relp: 500 to a message: close, then send it again on a new session. */
+static void
+test_relp_refused_closes_and_resends(void **state)
+{
+	struct fixture		*f = *state;
+	struct output		*o;
+	struct output_stats	 st;
+
+	bind_local(f, SOCK_STREAM, TRANSPORT_RELP);
+	f->cfg.framing = FRAMING_NONE;
+	o = output_new(f->base, &f->cfg);
+	assert_non_null(o);
+	output_enqueue(o, "x", 1);
+	output_enqueue(o, "y", 1);
+	assert_int_equal(output_start(o), 0);
+	relp_accept_open(f, o);
+	relp_expect(f, "2 syslog 1 x\n3 syslog 1 y\n");
+	relp_send(f, "2 rsp 8 500 full\n");
+	relp_expect(f, "4 close 0\n");	/* y still in flight */
+	relp_send(f, "3 rsp 6 200 OK\n4 rsp 0\n");
+	relp_accept_open(f, o);
+	relp_expect(f, "2 syslog 1 x\n");
+	relp_expect_quiet(f);
+	relp_send(f, "2 rsp 6 200 OK\n");
+	relp_until_acked(f, o, 2);
+	output_get_stats(o, &st);
+	assert_int_equal(st.acked, 2);
+	assert_int_equal(st.resent, 1);
+	output_free(o);
+}
+
+/* relp: shutdown sends close once all is answered, ends on its answer. */
+static void
+test_relp_shutdown_closes(void **state)
+{
+	struct fixture		*f = *state;
+	struct output		*o;
+
+	bind_local(f, SOCK_STREAM, TRANSPORT_RELP);
+	f->cfg.framing = FRAMING_NONE;
+	o = output_new(f->base, &f->cfg);
+	assert_non_null(o);
+	assert_int_equal(output_start(o), 0);
+	relp_accept_open(f, o);
+	output_enqueue(o, "z", 1);
+	relp_expect(f, "2 syslog 1 z\n");
+	output_shutdown(o, 5000, on_shut, f);
+	relp_expect_quiet(f);			/* z not answered yet */
+	relp_send(f, "2 rsp 6 200 OK\n");
+	relp_expect(f, "3 close 0\n");
+	assert_int_equal(f->acked_calls, 0);
+	relp_send(f, "3 rsp 0\n0 serverclose 0\n");
+	run_until(f, &f->acked_calls);
+	assert_int_equal(f->acked_calls, 1);
+	assert_int_equal(output_acked_seq(o), 1);
+	output_free(o);
+}
+
 int
 main(void)
 {
@@ -403,6 +615,12 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_shutdown_calls_back_once,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_free_while_resolving,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_relp_window_any_order_resend, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_relp_refused_closes_and_resends, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_relp_shutdown_closes,
 		    setup, teardown),
 	};
 

@@ -230,6 +230,31 @@ test_sliding_window(void **state)
 	ratelimit_free(r);
 }
 
+/* Low priority: a token only while another stays free. */
+static void
+test_spare(void **state)
+{
+	struct ratelimit	*r = ratelimit_new(3, 0);
+
+	assert_int_equal(ratelimit_take_spare(r, 0, 1), 0);	/* 3 -> 2 */
+	assert_int_equal(ratelimit_take_spare(r, 0, 1), 0);	/* 2 -> 1 */
+	/* one free: kept; both others in flight: poll */
+	assert_int_equal(ratelimit_take_spare(r, 0, 1),
+	    RATELIMIT_INFLIGHT_POLL_MS);
+	ratelimit_done(r, 100);		/* refills at 60100 */
+	assert_int_equal(ratelimit_take_spare(r, 200, 1), 59900);
+	assert_int_equal(ratelimit_take(r, 200), 0);	/* the live call */
+	ratelimit_done(r, 300);
+	ratelimit_done(r, 400);
+	assert_int_equal(ratelimit_take_spare(r, 60100, 1), 200);
+	assert_int_equal(ratelimit_take_spare(r, 60300, 1), 0);
+	/* a rate of 1 keeps nothing back */
+	ratelimit_free(r);
+	r = ratelimit_new(1, 0);
+	assert_int_equal(ratelimit_take_spare(r, 0, 1), 0);
+	ratelimit_free(r);
+}
+
 int
 main(void)
 {
@@ -241,6 +266,7 @@ main(void)
 		cmocka_unit_test(test_throttled_retry_after),
 		cmocka_unit_test(test_set_rate),
 		cmocka_unit_test(test_sliding_window),
+		cmocka_unit_test(test_spare),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -179,13 +179,58 @@ class Harness:
         subprocess.run(["rm", "-rf", self.dir])
 
 
+def free_port():
+    """A TCP port free on 127.0.0.1 right now."""
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http_get(port, path):
+    """(status, body) of GET http://127.0.0.1:port/path; (0, why) when
+    nothing listens yet."""
+    import urllib.error
+    try:
+        with urllib.request.urlopen("http://127.0.0.1:%d%s" % (port, path),
+                                    timeout=10) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+    except urllib.error.URLError as e:
+        return 0, str(e)
+
+
+def metric(text, name):
+    """The value of the first sample of metric name in Prometheus text."""
+    for line in text.splitlines():
+        if line.startswith(name + "{") or line.startswith(name + " "):
+            return float(line.rsplit(" ", 1)[1])
+    return None
+
+
 def delivered_ids(stdout_text):
-    """event_ids of the json-format messages on the daemon's stdout."""
+    """event_ids of the json-format messages on the daemon's stdout (the
+    daemon's own messages, such as gaps, are not events)."""
     ids = []
     for line in stdout_text.splitlines():
         if line.strip():
-            ids.append(json.loads(line)["event_id"])
+            o = json.loads(line)
+            if "event_id" in o or "_hss" not in o or "type" not in o["_hss"]:
+                ids.append(o["event_id"])
     return ids
+
+
+def gap_messages(stdout_text):
+    """The _hss objects of the json-format gap messages on stdout."""
+    gaps = []
+    for line in stdout_text.splitlines():
+        if line.strip():
+            o = json.loads(line)
+            h = o.get("_hss", {})
+            if "event_id" not in o and h.get("type") == "gap":
+                gaps.append(h)
+    return gaps
 
 
 def main(test):

@@ -32,11 +32,19 @@ the first connection only):
       reading (the client is expected to close and send it again).
   ("serverclose", K): after answering K messages, send "0 serverclose 0"
       and close.
+  ("pause", B, S): once B bytes were read, answer what was read, stop
+      reading for S seconds, then close (what sat in the socket buffer
+      was never read: a receiver that stalls and dies).
 Other modes:
   reverse=True: the answers to the syslog frames of one received chunk
       are sent in reverse order (RELP allows any order).
   open_reply=bytes: the data of the answer to "open" instead of
       "200 OK" and the usual offers.
+  graceful=True: a connection the server ends is half-closed (FIN) and
+      read to the client's end (at most 5 s), so that the client reads
+      everything the server wrote; by default it is closed at once, and
+      a reset (unread data) may destroy the answers before they are
+      read.
   tls=certs key (e.g. "server") with certs=receivers.make_certs(): TLS.
 .received() lists every syslog message read (duplicates included),
 .answered() those answered 200, in order; .connections counts accepts.
@@ -142,7 +150,7 @@ class RelpServer:
     def __init__(self, tmpdir=None, host="127.0.0.1", port=None,
                  fault=None, every=1, times=1,
                  reject_text=b"test rejects", reverse=False,
-                 open_reply=None, tls=None, certs=None):
+                 open_reply=None, tls=None, certs=None, graceful=False):
         self.host = host
         self.fault = fault
         self.every = every
@@ -150,6 +158,7 @@ class RelpServer:
         self.faulted = 0
         self.reject_text = reject_text
         self.reverse = reverse
+        self.graceful = graceful
         self.open_reply = open_reply if open_reply is not None else offers()
         self.ctx = None
         if tls:
@@ -242,6 +251,8 @@ class RelpServer:
                 with self.lock:
                     self._conns.append(conn)
             self._session(conn, n)
+            if self.graceful and not self._stop:
+                self._linger(conn)
         except (OSError, ssl.SSLError) as e:
             if not self._stop:
                 self.log("connection-error", n, str(e))
@@ -256,6 +267,7 @@ class RelpServer:
         expect = 1
         opened = False
         nmsg = 0               # syslog frames read on this connection
+        nbytes = 0             # bytes read on this connection
         nans = 0               # of them answered 200
         fault = self._fault_for(n)
         if fault[0] is not None:
@@ -271,6 +283,7 @@ class RelpServer:
             if not data:
                 self.log("eof", n)
                 return
+            nbytes += len(data)
             try:
                 frames = rd.feed(data)
             except ProtocolError as e:
@@ -339,6 +352,21 @@ class RelpServer:
                     self.error(n, "unexpected command %r" % cmd)
                     return
             self._flush(conn, out, tail)
+            if fault[0] == "pause" and nbytes >= fault[1]:
+                self.log("pause", n, nmsg)
+                time.sleep(fault[2])
+                return
+
+    def _linger(self, conn):
+        conn.shutdown(socket.SHUT_WR)
+        conn.settimeout(0.5)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            try:
+                if not conn.recv(65536):
+                    return
+            except socket.timeout:
+                continue
 
     def _flush(self, conn, out, tail):
         """Send the answers to syslog frames (reversed if asked), then
@@ -427,3 +455,24 @@ def relp_probe_path():
     if not os.path.exists(p):
         raise RuntimeError("%s not built (make check builds it)" % p)
     return p
+
+
+# ---------------------------------------------------------------- daemon
+
+def output_yaml(name, fmt, address, ca=None, cert=None, key=None,
+                extra=""):
+    """An output with transport relp; ca: a tls block (RELP over TLS)
+    verifying the server with that CA, cert/key: the client certificate."""
+    y = ("  - name: %s\n    format: %s\n    transport: relp\n"
+         "    address: %s\n" % (name, fmt, address))
+    if ca:
+        y += "    tls:\n      ca_file: %s\n" % ca
+        if cert:
+            y += "      cert_file: %s\n      key_file: %s\n" % (cert, key)
+    return y + extra
+
+
+def json_ids(msgs):
+    """event_ids of json-format messages (bytes each)."""
+    import json
+    return [json.loads(m)["event_id"] for m in msgs]

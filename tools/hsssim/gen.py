@@ -194,7 +194,8 @@ class Event:
                  "seed", "etype", "severity", "attack_tag", "att_ck",
                  "host", "container", "tags", "event_count", "handle_status",
                  "handle_time", "handle_method", "handler", "u_late",
-                 "u_hostile", "u_mutate", "force_late", "origin", "f", "fh",
+                 "u_hostile", "u_mutate", "force_late", "force_delay",
+                 "force_poison", "origin", "f", "fh",
                  "json", "json_epoch", "served")
 
     def key(self):
@@ -248,6 +249,8 @@ def new_event(rng, project, idx, occur_time, category, now_ms, ep=None,
     e.u_hostile = r()
     e.u_mutate = r()
     e.force_late = None
+    e.force_delay = None
+    e.force_poison = None
     e.origin = origin
     e.fh = None
     e.json = None
@@ -259,6 +262,43 @@ def new_event(rng, project, idx, occur_time, category, now_ms, ep=None,
            "container_name": c.name if c else "", "event_name": e.etype[2],
            "event_class_id": e.etype[1], "tag_list": e.tags}
     return e
+
+
+# ---------------------------------------------------------------- extras
+
+def u_extra(e, k):
+    """A uniform draw in [0, 1) of event e for purpose k (1: multi-byte
+    id, 2: poison), from the event's seed: no extra RNG draw, so adding
+    these changed no event of an existing seed."""
+    d = hashlib.blake2b(e.seed.to_bytes(8, "little") + bytes([k]),
+                        digest_size=8).digest()
+    return int.from_bytes(d, "little") / 18446744073709551616.0
+
+
+# CJK ideographs, 3 bytes each in UTF-8.
+_MB_CHARS = "事件告警主机入侵检测病毒木马漏洞攻击登录暴力破解进程文件网络容器镜像"
+
+
+def mb_id(event_id):
+    """A multi-byte event id: the UUID, "-", and 27 CJK characters drawn
+    from it: 64 characters, 118 bytes of UTF-8."""
+    h = hashlib.sha256(event_id.encode("ascii")).digest()
+    return event_id + "-" + "".join(_MB_CHARS[b % len(_MB_CHARS)]
+                                    for b in h[:27])
+
+
+POISON_KINDS = ("syntax", "nul")
+# Inserted after the event_id member: "syntax" is a broken token (invalid
+# JSON for any parser), "nul" a raw NUL byte inside a string (JSON wants
+# control characters escaped).
+_POISON = {"syntax": b'"sim_poison":tru,', "nul": b'"sim_poison":"\x00",'
+           .replace(b"\\x00", b"\x00")}
+
+
+def poison_json(body, event_id, kind):
+    """body (the event's JSON) made invalid in the way kind says."""
+    k = len(b'{"event_id":"') + len(event_id.encode("utf-8")) + 2
+    return body[:k] + _POISON[kind] + body[k:]
 
 
 # ---------------------------------------------------------------- hostile
@@ -617,7 +657,7 @@ def body_clean(e):
     user_j = _USERS_J[ui]
     fpath_j, keyword_j, details_j = _FPATHS_J[b() % len(_FPATHS)]
     fhash = hx[_HX_FHASH:_HX_FHASH + 64]
-    o = [b'{"event_id":"', e.event_id.encode("ascii"), b'",', t_members,
+    o = [b'{"event_id":"', e.event_id.encode("utf-8"), b'",', t_members,
          b',"severity":"', _ASCII[e.severity], b'",']
     if c is not None:
         o.append(c.frag or _container_frag(c))

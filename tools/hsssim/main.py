@@ -9,7 +9,8 @@ import threading
 import time
 
 from . import VERSION, server, store as storemod
-from .util import parse_duration_ms, wall_ms
+from .gen import POISON_KINDS
+from .util import parse_duration_ms, parse_signed_duration_ms, wall_ms
 
 DESCRIPTION = """\
 Simulator of the Huawei Cloud HSS ListSecurityEvents API
@@ -49,6 +50,35 @@ def _dur(v):
         return parse_duration_ms(v)
     except ValueError as e:
         raise argparse.ArgumentTypeError(str(e))
+
+
+def _sdur(v):
+    try:
+        return parse_signed_duration_ms(v)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e))
+
+
+def _factor(v):
+    f = float(v)
+    if not 0 <= f <= 1000:
+        raise argparse.ArgumentTypeError("want a number from 0 to 1000")
+    return f
+
+
+def _dense(v):
+    n, sep, t = v.partition("@")
+    try:
+        n = int(n)
+        if n < 0:
+            raise ValueError
+        if len(t) == 13 and t.isdigit():
+            return (n, int(t), False)
+        return (n, parse_signed_duration_ms(t), True)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            "want COUNT@TIME: TIME in epoch ms (13 digits) or a signed "
+            "duration from the simulator's now at start, e.g. 2500000@-1h")
 
 
 def _share(v):
@@ -146,9 +176,35 @@ def build_parser():
     g.add_argument("--late-visibility", type=_dur, default=0,
                    metavar="DURATION", help="late events become visible this "
                    "long after their occur_time")
+    g.add_argument("--late-visibility-max", type=_dur, default=0,
+                   metavar="DURATION", help="if above --late-visibility: each "
+                   "late event's delay is drawn uniformly from "
+                   "[--late-visibility, this]")
     g.add_argument("--late-share", type=_share, default=None, metavar="F",
                    help="share of late events (default 0.1 when "
-                   "--late-visibility is set)")
+                   "--late-visibility or --late-visibility-max is set)")
+    g.add_argument("--clock-offset", type=_sdur, default=0,
+                   metavar="[+-]DURATION", help="the API's clock is the "
+                   "machine's plus this (event visibility, live events, the "
+                   "Date header, the signature's 15-minute check, tokens)")
+    g.add_argument("--poison-share", type=_share, default=0.0, metavar="F",
+                   help="share of poisoned events: served as invalid JSON, "
+                   "so a page holding one does not parse (default 0)")
+    g.add_argument("--poison-kind", choices=POISON_KINDS, default="syntax",
+                   help="syntax: a broken token; nul: a raw NUL byte in a "
+                   "string (default syntax)")
+    g.add_argument("--total-extra", type=_nonneg_int, default=0, metavar="N",
+                   help="total_num lies: reported as actual * "
+                   "--total-factor + N (default 0)")
+    g.add_argument("--total-factor", type=_factor, default=1.0, metavar="F",
+                   help="see --total-extra (default 1)")
+    g.add_argument("--dense", type=_dense, metavar="COUNT@TIME",
+                   help="COUNT synthetic events all at one occur_time TIME "
+                   "(epoch ms, or e.g. -1h from now), made only when served: "
+                   "a window of more than 2,000,000 events")
+    g.add_argument("--mb-id-share", type=_share, default=0.0, metavar="F",
+                   help="share of events whose event_id is 64 characters "
+                   "but 118 bytes of UTF-8 (default 0)")
     g.add_argument("--shuffle", action="store_true",
                    help="permute the matched set on every request")
     g.add_argument("--churn", action="store_true",
@@ -214,7 +270,8 @@ def parse_args(argv):
         except (ValueError, argparse.ArgumentTypeError):
             p.error("--retry-after: want seconds")
     if a.late_share is None:
-        a.late_share = 0.1 if a.late_visibility else 0.0
+        a.late_share = 0.1 if (a.late_visibility or
+                               a.late_visibility_max) else 0.0
     if a.live_rate < 0:
         p.error("--live-rate must be >= 0")
     a.fixture_bytes = None
@@ -275,10 +332,20 @@ def warm_loop(sim):
 def main(argv=None):
     a = parse_args(sys.argv[1:] if argv is None else argv)
     t0 = time.time()
-    anchor = a.now_ms if a.now_ms is not None else wall_ms()
+    anchor = a.now_ms if a.now_ms is not None else \
+        wall_ms() + a.clock_offset
     st = storemod.Store(a.seed, anchor, a.region, a.domain_id)
     st.container_share = a.container_share
     st.late_ms, st.late_share = a.late_visibility, a.late_share
+    st.late_max_ms = a.late_visibility_max
+    st.start_offset(a.clock_offset)
+    st.poison_share, st.poison_kind = a.poison_share, a.poison_kind
+    st.total_extra, st.total_factor = a.total_extra, a.total_factor
+    st.mb_id_share = a.mb_id_share
+    if a.dense is not None and a.dense[0] > 0:
+        n, t, rel = a.dense
+        st.dense = storemod.DenseBlock(a.seed, next(iter(a.projects)),
+                                       anchor + t if rel else t, n)
     st.shuffle, st.churn = a.shuffle, a.churn
     st.churn_insert, st.churn_handle = a.churn_insert, a.churn_handle
     st.churn_limit = a.churn_limit

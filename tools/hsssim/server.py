@@ -4,6 +4,7 @@ endpoints."""
 
 import calendar
 import collections
+import email.utils
 import hashlib
 import hmac
 import json
@@ -21,7 +22,9 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from . import signer, store as storemod
-from .util import iso_utc_us, is_loopback, parse_duration_ms, wall_ms
+from .gen import POISON_KINDS
+from .util import (iso_utc_us, is_loopback, parse_duration_ms,
+                   parse_signed_duration_ms, wall_ms)
 
 FAULT_KINDS = ["500", "502", "503", "504", "reset", "stall", "truncated",
                "invalid", "errorbody", "token"]
@@ -139,13 +142,18 @@ class Sim:
 
     # ---------------------------------------------------------------- auth
 
-    def authenticate(self, method, raw_path, raw_query, hdrs, body, now):
+    def authenticate(self, method, raw_path, raw_query, hdrs, body, now,
+                     api_now=None):
+        """now: the machine's time (lockout); api_now: the API's clock
+        (token expiry, signature skew), now when not given."""
+        if api_now is None:
+            api_now = now
         tok = hdrs.get("x-auth-token")
         if tok is not None:
             t = self.tokens.get(tok.strip())
             if t is None:
                 raise AuthError("APIG.0301", IAM_PREFIX + "token is invalid")
-            if t.revoked or now * 1000000 >= t.expires:
+            if t.revoked or api_now * 1000000 >= t.expires:
                 raise AuthError("APIG.0307", "The token must be updated")
             return Cred("user:%s/%s" % (t.domain, t.user), t.pid)
         auth = hdrs.get("authorization")
@@ -170,7 +178,8 @@ class Sim:
                         ak, math.ceil(until - now), LOCKOUT_FAILURES))
             del self.locked[ak]
         try:
-            self._verify(key, a, method, raw_path, raw_query, hdrs, body, now)
+            self._verify(key, a, method, raw_path, raw_query, hdrs, body,
+                         api_now)
         except AuthError:
             n = self.fails.get(ak, 0) + 1
             if n >= LOCKOUT_FAILURES:
@@ -253,6 +262,14 @@ class Sim:
     def config_view(self):
         s = self.store
         return {"faults": self.faults, "shuffle": s.shuffle,
+                "clock_offset_ms": s.clock_offset_ms,
+                "late_visibility_max_ms": s.late_max_ms,
+                "poison_share": s.poison_share, "poison_kind": s.poison_kind,
+                "total_extra": s.total_extra,
+                "total_factor": s.total_factor,
+                "mb_id_share": s.mb_id_share,
+                "dense": None if s.dense is None else {
+                    "count": s.dense.n, "occur_time_ms": s.dense.t},
                 "churn": s.churn, "churn_insert": s.churn_insert,
                 "churn_handle": s.churn_handle, "churn_limit": s.churn_limit,
                 "mutate": s.mutate, "mutate_share": s.mutate_share,
@@ -298,6 +315,27 @@ class Sim:
         def dur(v):
             return parse_duration_ms(v)
 
+        def sdur(v):
+            return parse_signed_duration_ms(v)
+
+        def sint(v):
+            if isinstance(v, bool) or not isinstance(v, int):
+                raise ValueError("want an integer")
+            return v
+
+        def factor(v):
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or \
+                    not 0 <= v <= 1000:
+                raise ValueError("total_factor must be a number from 0 to "
+                                 "1000")
+            return float(v)
+
+        def pkind(v):
+            if v not in POISON_KINDS:
+                raise ValueError("poison_kind must be one of %s" %
+                                 ", ".join(POISON_KINDS))
+            return v
+
         setters = {
             "shuffle": (boolean, lambda v: setattr(s, "shuffle", v)),
             "churn": (boolean, lambda v: setattr(s, "churn", v)),
@@ -311,6 +349,19 @@ class Sim:
             "late_visibility": (dur, lambda v: setattr(s, "late_ms", v)),
             "late_visibility_ms": (count, lambda v: setattr(s, "late_ms", v)),
             "late_share": (share, lambda v: setattr(s, "late_share", v)),
+            "late_visibility_max": (dur, lambda v: setattr(s, "late_max_ms",
+                                                           v)),
+            "late_visibility_max_ms": (count, lambda v: setattr(
+                s, "late_max_ms", v)),
+            "clock_offset": (sdur, lambda v: setattr(s, "clock_offset_ms",
+                                                     v)),
+            "clock_offset_ms": (sint, lambda v: setattr(s, "clock_offset_ms",
+                                                        v)),
+            "poison_share": (share, lambda v: setattr(s, "poison_share", v)),
+            "poison_kind": (pkind, lambda v: setattr(s, "poison_kind", v)),
+            "total_extra": (count, lambda v: setattr(s, "total_extra", v)),
+            "total_factor": (factor, lambda v: setattr(s, "total_factor", v)),
+            "mb_id_share": (share, lambda v: setattr(s, "mb_id_share", v)),
             "container_share": (share,
                                 lambda v: setattr(s, "container_share", v)),
             "rate_limit": (count, lambda v: setattr(self, "rate_limit", v)),
@@ -321,7 +372,24 @@ class Sim:
             "live_rate": (rate, lambda v: setattr(self, "live_rate", v)),
         }
         for k, v in c.items():
-            if k == "faults":
+            if k == "dense":
+                if v is None:
+                    blk = None
+                elif isinstance(v, dict) and set(v) <= {
+                        "count", "occur_time_ms"} and "count" in v:
+                    n = count(v["count"])
+                    t = v.get("occur_time_ms", s.now_ms() - 3600000)
+                    if isinstance(t, bool) or not isinstance(t, int) or \
+                            t < 0:
+                        raise ValueError("dense.occur_time_ms must be an "
+                                         "integer >= 0")
+                    blk = storemod.DenseBlock(s.seed, next(iter(
+                        self.projects)), t, n) if n > 0 else None
+                else:
+                    raise ValueError('dense must be null or {"count": N, '
+                                     '"occur_time_ms": T}')
+                todo.append(lambda blk=blk: setattr(s, "dense", blk))
+            elif k == "faults":
                 if not isinstance(v, dict):
                     raise ValueError("faults must be an object kind -> "
                                      "probability")
@@ -371,6 +439,12 @@ class Handler(BaseHTTPRequestHandler):
 
     def log_message(self, fmt, *args):
         pass
+
+    def date_time_string(self, timestamp=None):
+        """The Date header: the API's clock (machine clock + offset)."""
+        if timestamp is None:
+            timestamp = self.server.sim.store.wall_ms() / 1000.0
+        return email.utils.formatdate(timestamp, usegmt=True)
 
     def do_GET(self):
         self.dispatch()
@@ -457,7 +531,7 @@ class Handler(BaseHTTPRequestHandler):
                "credential": None, "begin_time": None, "end_time": None,
                "offset": None, "limit": None, "fault": None,
                "client": self.client_address[0], "request_id":
-               self.request_id}
+               self.request_id, "sdk_date": hdrs.get("x-sdk-date")}
         with sim.lock:
             sim.in_flight += 1
         self.rec = rec
@@ -496,7 +570,7 @@ class Handler(BaseHTTPRequestHandler):
             return bad(400, "The request body is invalid: %s" % e,
                        "Bad Request")
         rec["credential"] = "user:%s/%s" % (domain, user)
-        now = time.time()
+        now = sim.store.wall_ms() / 1000.0
         with sim.lock:
             known = sim.users.get((domain, user))
             if known is None or not hmac.compare_digest(
@@ -538,6 +612,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def events(self, sim, pid, path, query, hdrs, body, rec):
         now = time.time()
+        api_now = sim.store.wall_ms() / 1000.0
         pairs = signer.parse_raw_query(query)
         for k, v in pairs:
             k = k.decode("utf-8", "replace")
@@ -548,7 +623,7 @@ class Handler(BaseHTTPRequestHandler):
         with sim.lock:
             try:
                 cred = sim.authenticate(self.command, path, query, hdrs, body,
-                                        now)
+                                        now, api_now)
             except AuthError as e:
                 return self.send_error_json(e.status, e.code, e.msg, rec)
             rec["credential"] = cred.id
@@ -593,10 +668,22 @@ class Handler(BaseHTTPRequestHandler):
                     matched = st.match(pid, q, snow)
                 if st.shuffle:
                     st.rngs["shuffle"].shuffle(matched)
+                if st.dense is not None and st.dense.matches(pid, q, snow):
+                    matched = storemod.WithDense(matched, st.dense)
                 page = matched[q.offset:q.offset + q.limit]
-                out = st.page_body(len(matched), page)
-                rec["total_num"] = len(matched)
+                total = st.reported_total(len(matched))
+                out = st.page_body(total, page)
+                rec["total_num"] = total
+                rec["total_actual"] = len(matched)
                 rec["returned"] = len(page)
+                dense = [e for e in page if isinstance(e, tuple)]
+                if dense:
+                    rec["dense"] = len(dense)
+                    page = [e for e in page if not isinstance(e, tuple)]
+                poisoned = [e.event_id for e in page
+                            if st.poison_of(e) is not None]
+                if poisoned:
+                    rec["poisoned"] = poisoned
                 rec.update(st.after_serve(page, snow))
             stall_ms = sim.stall_ms
         if fault == "stall":
@@ -662,14 +749,36 @@ class Handler(BaseHTTPRequestHandler):
                 q, msg = storemod.parse_query(rest, strict=False)
                 if msg:
                     raise ValueError(msg)
+                vis = args.get("visible", "all")
+                if vis not in ("all", "now", "ever"):
+                    raise ValueError("visible must be all, now or ever")
                 now = st.now_ms()
                 evs = st.match(pid, q, now, visible_only=False)
+                if vis != "all":
+                    t = now if vis == "now" else st.max_now
+                    evs = [e for e in evs if st.visible(e, t)]
                 return {"event_ids": sorted(e.event_id for e in evs),
                         "late_ids": sorted(e.event_id for e in evs
                                            if st.is_late(e)),
                         "hidden_ids": sorted(e.event_id for e in evs
                                              if not st.visible(e, now)),
-                        "count": len(evs), "now_ms": now}
+                        "poison_ids": sorted(e.event_id for e in evs
+                                             if st.poison_of(e) is not None),
+                        "count": len(evs), "now_ms": now,
+                        "max_now_ms": st.max_now,
+                        "dense_count": st.dense.n if st.dense is not None
+                        and st.dense.matches(pid, q, now) else 0}
+            if path == "/_sim/dense" and cmd == "GET":
+                blk = st.dense
+                if blk is None:
+                    return {"count": 0, "event_ids": []}
+                i = int(args.get("from", "0") or 0)
+                n = int(args.get("count", "10") or 0)
+                if i < 0 or not 0 <= n <= 100000:
+                    raise ValueError("from >= 0, count 0..100000")
+                return {"count": blk.n, "occur_time_ms": blk.t,
+                        "event_ids": [blk.event_id(j) for j in
+                                      range(i, min(i + n, blk.n))]}
             if path == "/_sim/event" and cmd == "GET":
                 e = st.by_id.get(args.get("id", ""))
                 if e is None:
@@ -740,7 +849,22 @@ class Handler(BaseHTTPRequestHandler):
         late = b.get("late")
         if late is not None and not isinstance(late, bool):
             raise ValueError("late must be true or false")
-        evs = st.new_events("add", n, t, pid, cat, ep, late, "added")
+        delay = b.get("delay_ms")
+        if delay is not None and (isinstance(delay, bool) or not isinstance(
+                delay, int) or delay < 0):
+            raise ValueError("delay_ms must be an integer >= 0")
+        poison = b.get("poison")
+        if poison is True:
+            poison = st.poison_kind
+        if poison is not None and poison is not False and \
+                poison not in POISON_KINDS:
+            raise ValueError("poison must be false, true or one of %s" %
+                             ", ".join(POISON_KINDS))
+        mb = b.get("mb_id")
+        if mb is not None and not isinstance(mb, bool):
+            raise ValueError("mb_id must be true or false")
+        evs = st.new_events("add", n, t, pid, cat, ep, late, "added",
+                            delay, poison, mb)
         st.counters["added"] += n
         return {"event_ids": [e.event_id for e in evs],
                 "occur_times": [e.occur_time for e in evs]}

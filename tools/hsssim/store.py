@@ -142,11 +142,85 @@ def parse_query(pairs, strict=True):
     return q, None
 
 
+class DenseBlock:
+    """count synthetic events of the first project, all at one occur_time
+    (so no split in time can separate them), made only when a page holds
+    them: a window of more than 2,000,000 events at the cost of the pages
+    read.  Category host, enterprise project 0, never late, hostile,
+    poisoned or mutating; they match a query without filters other than
+    time, category and enterprise project."""
+
+    def __init__(self, seed, pid, occur_time, count):
+        self.seed = str(seed).encode()
+        self.pid = pid
+        self.t = occur_time
+        self.n = count
+        self._frag = None
+
+    def matches(self, pid, q, now):
+        if pid != self.pid or q.category not in (None, "host") or \
+                q.ep not in ("0", "all_granted_eps"):
+            return False
+        if q.enums or q.severity_list is not None or \
+                q.event_types is not None or \
+                q.event_class_ids is not None or q.tag_list is not None or \
+                q.strings:
+            return False
+        lo, hi = q.window(now)
+        return lo is None or lo <= self.t <= hi
+
+    def event_id(self, i):
+        import uuid
+        d = gen.hashlib.blake2b(self.seed + b":dense:%d" % i,
+                                digest_size=16).digest()
+        return str(uuid.UUID(bytes=d, version=4))
+
+    def body(self, i):
+        if self._frag is None:
+            self._frag = (b'"event_class_id":"dense_0001","event_type":1001,'
+                          b'"event_name":"Dense event","severity":"Low",'
+                          b'"host_name":"dense-host","host_id":"dense-host-'
+                          b'0001","attack_phase":"Exploit","attack_tag":'
+                          b'"attack_attempt","occur_time":%d,'
+                          b'"handle_status":"unhandled","event_count":1,'
+                          b'"resource_info":{"enterprise_project_id":"0"}}'
+                          % self.t)
+        return b'{"event_id":"%s",%s' % (self.event_id(i).encode(),
+                                         self._frag)
+
+
+class WithDense:
+    """The matched list (newest first) with a dense block inside it, after
+    the events newer than the block: a read-only sequence whose slices
+    are lists of Event or ("dense", i)."""
+
+    def __init__(self, real, block):
+        self.real = real
+        self.block = block
+        self.k = sum(1 for e in real if e.occur_time > block.t)
+
+    def __len__(self):
+        return len(self.real) + self.block.n
+
+    def __getitem__(self, sl):
+        a, b, _ = sl.indices(len(self))
+        k, n, out = self.k, self.block.n, []
+        for i in range(a, b):
+            if i < k:
+                out.append(self.real[i])
+            elif i < k + n:
+                out.append(("dense", i - k))
+            else:
+                out.append(self.real[i - n])
+        return out
+
+
 class Store:
     def __init__(self, seed, anchor_ms, region, domain_id):
         self.lock = threading.RLock()
         self.seed = seed
-        self.anchor_ms = anchor_ms
+        self.anchor_ms = anchor_ms      # the API's time at start
+        self.base_ms = anchor_ms        # anchor_ms minus the start offset
         self.t0 = time.time()
         self.region = region
         self.domain_id = domain_id
@@ -155,7 +229,16 @@ class Store:
         self.next_idx = 0
         self.container_share = 0.25
         self.late_ms = 0
+        self.late_max_ms = 0
         self.late_share = 0.0
+        self.clock_offset_ms = 0
+        self.max_now = 0           # the latest API time reached so far
+        self.poison_share = 0.0
+        self.poison_kind = "syntax"
+        self.mb_id_share = 0.0
+        self.total_extra = 0
+        self.total_factor = 1.0
+        self.dense = None          # DenseBlock or None
         self.hostile = False
         self.hostile_share = 0.1
         self.mutate = False
@@ -173,7 +256,24 @@ class Store:
                      for k in ("live", "churn", "add", "shuffle", "mutate")}
 
     def now_ms(self):
-        return self.anchor_ms + int((time.time() - self.t0) * 1000)
+        """The API's clock: --now-ms plus the time since start, plus the
+        clock offset.  Also remembered as max_now (for "ever visible")."""
+        t = self.base_ms + int((time.time() - self.t0) * 1000) + \
+            self.clock_offset_ms
+        if t > self.max_now:
+            self.max_now = t
+        return t
+
+    def start_offset(self, off):
+        """The clock offset at start: the API's time at start stays
+        anchor_ms, later steps of the offset move it."""
+        self.clock_offset_ms = off
+        self.base_ms = self.anchor_ms - off
+
+    def wall_ms(self):
+        """The API's wall clock (Date header, signature skew, tokens): the
+        machine's clock plus the clock offset."""
+        return int(time.time() * 1000) + self.clock_offset_ms
 
     def add_project(self, pid, name, n_events):
         n_hosts = max(10, min(500, n_events // 40))
@@ -196,6 +296,7 @@ class Store:
         for e in evs:
             e.idx = self.next_idx
             self.next_idx += 1
+            self.maybe_mb_id(e)
             self.by_id[e.event_id] = e
         p.events = evs
         p.keys = [(e.occur_time, e.idx) for e in evs]
@@ -208,9 +309,19 @@ class Store:
         p.events.insert(pos, e)
         self.by_id[e.event_id] = e
 
+    def maybe_mb_id(self, e, force=None):
+        """Give e a multi-byte id if force, or if force is None and its
+        draw is under mb_id_share."""
+        if force or (force is None and self.mb_id_share > 0 and
+                     gen.u_extra(e, 1) < self.mb_id_share):
+            e.event_id = gen.mb_id(e.event_id)
+
     def new_events(self, rng_name, count, occur_time=None, pid=None,
-                   category=None, ep=None, late=None, origin="added"):
-        """Create and insert count events; returns them."""
+                   category=None, ep=None, late=None, origin="added",
+                   delay=None, poison=None, mb_id=None):
+        """Create and insert count events; returns them.  delay: visible
+        only from occur_time + delay (ms); poison: a POISON_KINDS kind or
+        False (never poisoned); mb_id: True/False forces the id form."""
         rng = self.rngs[rng_name]
         out = []
         p = self.projects[pid] if pid else next(iter(self.projects.values()))
@@ -223,19 +334,60 @@ class Store:
                               origin)
             self.next_idx += 1
             e.force_late = late
+            e.force_delay = delay
+            e.force_poison = poison
+            self.maybe_mb_id(e, mb_id)
             self.insert(e)
             out.append(e)
         return out
 
     # -- visibility, hostility
 
+    def late_on(self):
+        return self.late_share > 0 and (self.late_ms > 0 or
+                                        self.late_max_ms > 0)
+
     def is_late(self, e):
+        if e.force_delay is not None:
+            return True
         if e.force_late is not None:
             return e.force_late
-        return self.late_ms > 0 and e.u_late < self.late_share
+        return self.late_on() and e.u_late < self.late_share
+
+    def delay(self, e):
+        """How long after its occur_time e becomes visible (0: at once).
+        A late event's delay is late_ms, or with late_max_ms > late_ms
+        uniform in [late_ms, late_max_ms]; its draw is u_late / late_share,
+        uniform in [0, 1) for the events under the share."""
+        if e.force_delay is not None:
+            return e.force_delay
+        if not self.is_late(e):
+            return 0
+        lo, hi = self.late_ms, self.late_max_ms
+        if hi <= lo:
+            return lo
+        v = e.u_late / self.late_share if self.late_share > 0 else 0.0
+        return lo + int(min(v, 1.0) * (hi - lo))
 
     def visible(self, e, now):
-        return not self.is_late(e) or now >= e.occur_time + self.late_ms
+        """A late event from occur_time + delay on; any other at once
+        (even one whose occur_time is ahead of the API's clock)."""
+        if not self.is_late(e):
+            return True
+        return now >= e.occur_time + self.delay(e)
+
+    def poison_of(self, e):
+        """The poison kind of e, or None."""
+        if e.force_poison is not None:
+            return e.force_poison or None
+        if self.poison_share > 0 and gen.u_extra(e, 2) < self.poison_share:
+            return self.poison_kind
+        return None
+
+    def reported_total(self, n):
+        """total_num as the API reports it: n times total_factor plus
+        total_extra (the lying total_num reality)."""
+        return int(n * self.total_factor) + self.total_extra
 
     def is_hostile(self, e):
         return self.hostile and e.u_hostile < self.hostile_share
@@ -281,14 +433,15 @@ class Store:
         ecs = q.event_class_ids
         tags = q.tag_list
         strs = q.strings
-        late_on = self.late_ms > 0
+        late_on = self.late_on()
         out = []
         for e in p.events[i:j]:
             if cat is not None and e.category != cat:
                 continue
             if not any_ep and e.ep != ep:
                 continue
-            if visible_only and (late_on or e.force_late) and \
+            if visible_only and (late_on or e.force_late or
+                                 e.force_delay is not None) and \
                     not self.visible(e, now):
                 continue
             if hs is not None and e.handle_status != hs:
@@ -328,14 +481,19 @@ class Store:
         return out
 
     def event_json(self, e):
+        """The event as served: hostile if it is, poisoned if it is."""
         if e.json is None or e.json_epoch != self.epoch:
             e.json = gen.body_json(e, self.is_hostile(e))
             e.json_epoch = self.epoch
+        kind = self.poison_of(e)
+        if kind is not None:
+            return gen.poison_json(e.json, e.event_id, kind)
         return e.json
 
     def page_body(self, total, page):
         return b'{"total_num":%d,"data_list":[%s]}' % (
-            total, b",".join(self.event_json(e) for e in page))
+            total, b",".join(self.dense.body(e[1]) if isinstance(e, tuple)
+                             else self.event_json(e) for e in page))
 
     def churn_step(self, pid, q, matched, now):
         """Churn "between two page requests": called for a request with
@@ -397,9 +555,11 @@ class Store:
                 "category": e.category, "enterprise_project_id": e.ep,
                 "occur_time": e.occur_time, "att_ck": e.att_ck,
                 "late": self.is_late(e),
-                "visible_at": e.occur_time + (self.late_ms if self.is_late(e)
-                                              else 0),
+                "delay_ms": self.delay(e),
+                "visible_at": e.occur_time + self.delay(e),
                 "visible": self.visible(e, now),
+                "poison": self.poison_of(e),
+                "id_bytes": len(e.event_id.encode("utf-8")),
                 "hostile": self.is_hostile(e),
                 "mutating": self.is_mutating(e), "origin": e.origin,
                 "index": e.idx}

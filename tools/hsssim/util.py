@@ -17,6 +17,18 @@ def parse_duration_ms(text):
     return int(float(m.group(1)) * _MULT[m.group(2) or "s"])
 
 
+def parse_signed_duration_ms(text):
+    """A duration with an optional sign: '-14m', '+90s', '0'; a number is
+    seconds."""
+    if isinstance(text, (int, float)) and not isinstance(text, bool):
+        return int(text * 1000)
+    t = str(text).strip()
+    if t[:1] in ("+", "-"):
+        v = parse_duration_ms(t[1:])
+        return -v if t[0] == "-" else v
+    return parse_duration_ms(t)
+
+
 def wall_ms():
     return int(time.time() * 1000)
 
