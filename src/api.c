@@ -136,17 +136,16 @@ api_classify(long status, int failed, int token_auth, enum api_action *act)
 int64_t
 api_retry_after_ms(const char *s, int64_t now_ms)
 {
-	int64_t		 v;
+	int64_t		 v, ms;
 	const char	*errstr;
-	time_t		 t;
 
 	if (s == NULL || *s == '\0')
 		return -1;
 	if (parse_int64(s, 0, 86400, &v, &errstr) == 0)
 		return v * 1000;
-	if ((t = curl_getdate(s, NULL)) == -1)
+	if (http_date_ms(s, &ms) == -1)
 		return -1;
-	v = (int64_t)t * 1000 - now_ms;
+	v = ms - now_ms;
 	return v < 0 ? 0 : v;
 }
 
@@ -458,7 +457,7 @@ http_done(const struct http_resp *h, void *arg)
 	struct buf		 d;
 	enum api_action		 act;
 	char			*code = NULL, *msg = NULL, skew[96];
-	time_t			 t;
+	int64_t			 date_ms;
 	int64_t			 now = time_now_ms(), wait;
 
 	c->xfer = NULL;
@@ -470,8 +469,8 @@ http_done(const struct http_resp *h, void *arg)
 	memset(&r, 0, sizeof(r));
 	r.http_status = h->status;
 	r.request_id = h->request_id;
-	if (h->date != NULL && (t = curl_getdate(h->date, NULL)) != -1)
-		r.server_date_ms = (int64_t)t * 1000;
+	if (http_date_ms(h->date, &date_ms) == 0)
+		r.server_date_ms = date_ms;
 	r.status = api_classify(h->status, h->failed, c->method != CRED_AKSK,
 	    &act);
 

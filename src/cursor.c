@@ -298,27 +298,21 @@ json_int(const cJSON *j, int64_t min, int64_t *out)
 	return 0;
 }
 
-/* Read the whole file into b. -1 with errno. */
+/*
+ * Read the whole file into b: opened as every file is (file_open_regular():
+ * never blocking, a regular file only). -1 with errno (ENOENT: no file) and
+ * *why.
+ */
 static int
-read_file(const char *path, struct buf *b)
+read_file(const char *path, struct buf *b, const char **why)
 {
 	struct stat	 st;
 	char		 chunk[CURSOR_WRITE_CHUNK];
 	ssize_t		 n;
 	int		 fd, saved;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+	if ((fd = file_open_regular(path, &st, why)) == -1)
 		return -1;
-	if (fstat(fd, &st) == -1)
-		goto fail;
-	if (S_ISDIR(st.st_mode)) {
-		errno = EISDIR;
-		goto fail;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		errno = EINVAL;
-		goto fail;
-	}
 	if (st.st_size > CURSOR_MAX_FILE) {
 		errno = EFBIG;
 		goto fail;
@@ -338,6 +332,7 @@ read_file(const char *path, struct buf *b)
 	return 0;
 fail:
 	saved = errno;
+	*why = strerror(saved);
 	close(fd);
 	errno = saved;
 	return -1;
@@ -608,7 +603,7 @@ cursor_open(const char *statedir, const char *name,
 	struct buf	 data, why, diff;
 	cJSON		*root = NULL;
 	const cJSON	*pair;
-	const char	*parse_end = NULL;
+	const char	*parse_end = NULL, *rwhy;
 	size_t		 nids = 0, idbytes = 0;
 	int64_t		 t;
 	int		 streamed = 0;
@@ -618,13 +613,12 @@ cursor_open(const char *statedir, const char *name,
 	buf_init(&diff);
 	c = cursor_new(statedir, name, ident, max_ids, lookback_ms);
 	*status = CURSOR_ERROR;
-	if (read_file(c->path, &data) == -1) {
+	if (read_file(c->path, &data, &rwhy) == -1) {
 		if (errno == ENOENT) {
 			*status = CURSOR_NEW;
 			goto done;
 		}
-		buf_printf(err, "cannot read %s: %s", c->path,
-		    strerror(errno));
+		buf_printf(err, "cannot read %s: %s", c->path, rwhy);
 		goto fail;
 	}
 	if (data.len == 0)
@@ -785,6 +779,7 @@ fail:
 int
 cursor_commit(struct cursor *c, int64_t new_end, struct buf *err)
 {
+	struct stat	 tst;
 	const char	*what = "write";
 	int		 fd = -1, dfd = -1, saved;
 
@@ -796,11 +791,19 @@ cursor_commit(struct cursor *c, int64_t new_end, struct buf *err)
 	c->end = new_end;
 	cursor_prune(c);
 
+	/* Never blocking: something other than a regular file put there
+	 * (a FIFO) is refused, not waited on. */
 	fd = open(c->tmppath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
-	    O_NOFOLLOW, 0600);
+	    O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, 0600);
 	if (fd == -1) {
 		buf_printf(err, "cannot create %s: %s", c->tmppath,
 		    strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &tst) == -1 || !S_ISREG(tst.st_mode)) {
+		buf_printf(err, "cannot create %s: not a regular file",
+		    c->tmppath);
+		close(fd);
 		return -1;
 	}
 	if (write_state(c, fd) == -1)

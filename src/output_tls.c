@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
@@ -161,10 +162,122 @@ fail:
 	conn_attempt_failed(o, "TLS setup: %s", e);
 }
 
+/* CA bundles, certificates and keys: a few MB at most. */
+#define TLS_FILE_MAX	(16 * 1024 * 1024)
+
+/*
+ * A PEM file in a memory BIO, read as every file is (file_read_regular():
+ * never blocking, a regular file only: OpenSSL's *_file() functions would
+ * block in open() on a FIFO). *data is wiped and freed by the caller
+ * (file_data_free()): a key file holds a secret. NULL with *why.
+ */
+static BIO *
+tls_read_pem(const char *path, char **data, size_t *len, const char **why)
+{
+	BIO	*bio;
+
+	if (file_read_regular(path, TLS_FILE_MAX, NULL, data, len, why) == -1)
+		return NULL;
+	if ((bio = BIO_new_mem_buf(*data, (int)*len)) == NULL)
+		*why = "out of memory";
+	return bio;
+}
+
+/* Every certificate (and CRL) of the CA file into the context's store. */
+static int
+tls_load_ca(SSL_CTX *ctx, const char *path, const char **why)
+{
+	STACK_OF(X509_INFO)	*infos = NULL;
+	X509_INFO		*xi;
+	X509_STORE		*store = SSL_CTX_get_cert_store(ctx);
+	BIO			*bio;
+	char			*data = NULL;
+	size_t			 len = 0;
+	int			 i, n = 0, rv = -1;
+
+	if ((bio = tls_read_pem(path, &data, &len, why)) == NULL)
+		goto done;
+	*why = NULL;
+	if ((infos = PEM_X509_INFO_read_bio(bio, NULL, NULL, NULL)) == NULL)
+		goto done;
+	for (i = 0; i < sk_X509_INFO_num(infos); i++) {
+		xi = sk_X509_INFO_value(infos, i);
+		if (xi->x509 != NULL) {
+			if (X509_STORE_add_cert(store, xi->x509) != 1)
+				goto done;
+			n++;
+		}
+		if (xi->crl != NULL && X509_STORE_add_crl(store, xi->crl) != 1)
+			goto done;
+	}
+	if (n == 0) {
+		*why = "no certificate found";
+		goto done;
+	}
+	ERR_clear_error();
+	rv = 0;
+done:
+	sk_X509_INFO_pop_free(infos, X509_INFO_free);
+	BIO_free(bio);
+	file_data_free(data, len);
+	return rv;
+}
+
+/* The client certificate chain and its key (key NULL: in cert). */
+static int
+tls_load_cert(SSL_CTX *ctx, const char *cert, const char *key,
+    const char **why)
+{
+	BIO		*bio = NULL;
+	X509		*x = NULL;
+	EVP_PKEY	*pk = NULL;
+	char		*data = NULL;
+	size_t		 len = 0;
+	int		 rv = -1;
+
+	if ((bio = tls_read_pem(cert, &data, &len, why)) == NULL)
+		goto done;
+	*why = NULL;
+	if ((x = PEM_read_bio_X509_AUX(bio, NULL, NULL, NULL)) == NULL ||
+	    SSL_CTX_use_certificate(ctx, x) != 1)
+		goto done;
+	SSL_CTX_clear_chain_certs(ctx);
+	X509_free(x);
+	while ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
+		if (SSL_CTX_add0_chain_cert(ctx, x) != 1)
+			goto done;
+		x = NULL;
+	}
+	/* the end of the file: not an error */
+	ERR_clear_error();
+	if (key != NULL) {
+		BIO_free(bio);
+		file_data_free(data, len);
+		data = NULL;
+		len = 0;
+		if ((bio = tls_read_pem(key, &data, &len, why)) == NULL)
+			goto done;
+		*why = NULL;
+	} else
+		(void)BIO_reset(bio);
+	if ((pk = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL)) == NULL ||
+	    SSL_CTX_use_PrivateKey(ctx, pk) != 1 ||
+	    SSL_CTX_check_private_key(ctx) != 1)
+		goto done;
+	rv = 0;
+done:
+	X509_free(x);
+	EVP_PKEY_free(pk);
+	BIO_free(bio);
+	file_data_free(data, len);
+	return rv;
+}
+
 int
 tls_setup(struct output *o)
 {
 	const struct output_tls	*t = &o->cfg->tls;
+	const char		*why = NULL;
 	char			 e[512];
 	int			 minv;
 
@@ -180,11 +293,11 @@ tls_setup(struct output *o)
 	if (t->verify) {
 		SSL_CTX_set_verify(o->ctx, SSL_VERIFY_PEER, NULL);
 		if (t->ca_file != NULL) {
-			if (SSL_CTX_load_verify_locations(o->ctx, t->ca_file,
-			    NULL) != 1) {
-				tls_errors(e, sizeof(e));
+			if (tls_load_ca(o->ctx, t->ca_file, &why) == -1) {
+				if (why == NULL)
+					tls_errors(e, sizeof(e));
 				log_warnx("output \"%s\": tls.ca_file %s: %s",
-				    o->name, t->ca_file, e);
+				    o->name, t->ca_file, why != NULL ? why : e);
 				return -1;
 			}
 		} else if (SSL_CTX_set_default_verify_paths(o->ctx) != 1)
@@ -195,15 +308,12 @@ tls_setup(struct output *o)
 		    "certificate is not checked", o->name);
 	}
 	if (t->cert_file != NULL) {
-		if (SSL_CTX_use_certificate_chain_file(o->ctx,
-		    t->cert_file) != 1 ||
-		    SSL_CTX_use_PrivateKey_file(o->ctx,
-		    t->key_file ? t->key_file : t->cert_file,
-		    SSL_FILETYPE_PEM) != 1 ||
-		    SSL_CTX_check_private_key(o->ctx) != 1) {
-			tls_errors(e, sizeof(e));
+		if (tls_load_cert(o->ctx, t->cert_file, t->key_file,
+		    &why) == -1) {
+			if (why == NULL)
+				tls_errors(e, sizeof(e));
 			log_warnx("output \"%s\": client certificate %s: %s",
-			    o->name, t->cert_file, e);
+			    o->name, t->cert_file, why != NULL ? why : e);
 			return -1;
 		}
 	}

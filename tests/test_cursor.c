@@ -740,10 +740,24 @@ test_open_io_error(void **state)
 	c = cursor_open(f->dir, "prod", &f->id, 100, 10 * MIN, &st, &f->err);
 	assert_null(c);
 	assert_int_equal(st, CURSOR_ERROR);
-	expect = xasprintf("cannot read %s: %s", path, strerror(EISDIR));
+	expect = xasprintf("cannot read %s: a directory, not a regular file",
+	    path);
 	assert_string_equal(f->err.data, expect);
 	free(expect);
 	assert_true(exists(path));
+	assert_int_equal(rmdir(path), 0);
+
+	/* A FIFO: refused at once, never opened for a blocking read. */
+	assert_int_equal(mkfifo(path, 0600), 0);
+	buf_reset(&f->err);
+	c = cursor_open(f->dir, "prod", &f->id, 100, 10 * MIN, &st, &f->err);
+	assert_null(c);
+	assert_int_equal(st, CURSOR_ERROR);
+	expect = xasprintf("cannot read %s: a FIFO, not a regular file", path);
+	assert_string_equal(f->err.data, expect);
+	free(expect);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(mkdir(path, 0700), 0);
 
 	/* A state directory under a regular file: ENOTDIR. */
 	file = path_in(f, "file");
