@@ -48,7 +48,8 @@ static const char *const source_keys[] = {
 static const char *const output_keys[] = {
 	"name", "format", "transport", "address", "framing", "tls",
 	"facility", "hostname", "app_name", "sd_id", "syslog_header",
-	"leef_delimiter", "max_message_size", "queue_limit", "relp_window",
+	"leef_delimiter", "max_message_size", "queue_limit",
+	"queue_limit_bytes", "relp_window",
 };
 
 static const char *const tls_keys[] = {
@@ -512,6 +513,7 @@ output_defaults(struct output_config *out)
 	out->leef_delimiter = '^';
 	out->max_message_size = 65536;
 	out->queue_limit = 10000;
+	out->queue_limit_bytes = CONFIG_QUEUE_BYTES_DEFAULT;
 	out->relp_window = 128;		/* librelp's window */
 	if (gethostname(host, sizeof(host)) == -1)
 		host[0] = '\0';
@@ -726,6 +728,10 @@ parse_output(struct confparse *c, const yaml_node_t *n,
 		out->max_message_size = (size_t)i64;
 	if (confparse_int(c, n, "queue_limit", 1, 10000000, &i64) == 1)
 		out->queue_limit = (size_t)i64;
+	/* At least the largest message, so that one always fits. */
+	if (confparse_int(c, n, "queue_limit_bytes", 1048576,
+	    CONFIG_QUEUE_BYTES_MAX, &i64) == 1)
+		out->queue_limit_bytes = (size_t)i64;
 	/* RELP's window: messages sent and not yet answered, 1 .. the
 	 * engine's RELP_WINDOW_MAX (src/relp.h) */
 	if ((v = confparse_key(c, n, "relp_window")) != NULL && tr_ok &&

@@ -22,6 +22,15 @@
  * TLS1_2_VERSION and TLS1_3_VERSION. */
 #define CONFIG_TLS1_2		0x0303
 #define CONFIG_TLS1_3		0x0304
+/*
+ * queue_limit_bytes: the bytes an output holds before the sources pause,
+ * beside queue_limit (messages), whichever comes first. 64 MiB holds the
+ * 10,000 messages of queue_limit at 6.5 KB each (a large event in JSON)
+ * and bounds the memory of one output however large the messages are
+ * (10,000 x 1 MB would be 10 GB).
+ */
+#define CONFIG_QUEUE_BYTES_DEFAULT	((size_t)64 * 1024 * 1024)
+#define CONFIG_QUEUE_BYTES_MAX		((int64_t)64 * 1024 * 1024 * 1024)
 /* The LEEF delimiters accepted (config.c says why these). */
 #define CONFIG_LEEF_DELIMITERS	"^|~\t"
 
@@ -121,6 +130,7 @@ struct output_config {
 	char		 leef_delimiter;	/* default '^' */
 	size_t		 max_message_size;
 	size_t		 queue_limit;
+	size_t		 queue_limit_bytes;	/* default 64 MiB */
 	int		 relp_tls;	/* relp: a `tls` block was given */
 	int		 relp_window;	/* relp: in flight, default 128 */
 };

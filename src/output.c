@@ -445,6 +445,8 @@ output_new(struct event_base *base, const struct output_config *cfg)
 	if (o->transport == TRANSPORT_UDP && o->max_msg > UDP_MAX_MESSAGE)
 		o->max_msg = UDP_MAX_MESSAGE;
 	o->queue_limit = cfg->queue_limit ? cfg->queue_limit : 10000;
+	o->queue_limit_bytes = cfg->queue_limit_bytes ?
+	    cfg->queue_limit_bytes : CONFIG_QUEUE_BYTES_DEFAULT;
 	o->backoff_ms = BACKOFF_MIN_MS;
 	if (gethostname(o->hostbuf, sizeof(o->hostbuf)) == -1)
 		snprintf(o->hostbuf, sizeof(o->hostbuf), "-");

@@ -90,6 +90,7 @@ struct output {
 	enum output_framing	 framing;
 	size_t			 max_msg;
 	size_t			 queue_limit;
+	size_t			 queue_limit_bytes;
 	int			 numeric;	/* host is an IP literal */
 
 	enum ostate		 state;
@@ -119,12 +120,13 @@ struct output {
 	struct msgq		 queue;
 	struct msg		*next;		/* first message not framed */
 	size_t			 depth;
+	size_t			 bytes;		/* of the messages queued */
 	uint64_t		 last_seq;
 	uint64_t		 acked_seq;
 
 	struct waiterq		 waiters;
 	int			 congested;
-	int			 queue_full;	/* congested by queue_limit */
+	int			 queue_full;	/* congested by a queue limit */
 	output_congestion_cb	 congestion_cb;
 	void			*congestion_arg;
 

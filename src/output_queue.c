@@ -3,8 +3,10 @@
  * with the output's settings, numbered ([meta sequenceId] and the queue's
  * sequence number), cut and framed, and kept in order until acknowledged;
  * waiters are called when a sequence number is acknowledged; the output is
- * congested while it is down or holds more than queue_limit messages. The
- * one place where messages are counted.
+ * congested while it is down or holds more than queue_limit messages or
+ * queue_limit_bytes bytes (whichever comes first; it stays congested until
+ * it holds fewer than half of both). The one place where messages and
+ * their bytes are counted.
  */
 #include "autoconf.h"
 
@@ -40,14 +42,17 @@ utf8_cut(const char *s, size_t len, size_t max)
 void
 queue_congestion(struct output *o)
 {
-	int	 c;
+	int	 c, over_n, over_b;
 
+	over_n = o->depth > o->queue_limit;
+	over_b = o->bytes > o->queue_limit_bytes;
 	if (o->state != OS_UP && o->transport != TRANSPORT_STDOUT)
 		c = 1;
-	else if (o->depth > o->queue_limit)
+	else if (over_n || over_b)
 		c = 1;
-	else if (o->congested && o->depth >= o->queue_limit / 2 &&
-	    o->depth > 0)
+	else if (o->congested && o->depth > 0 &&
+	    (o->depth >= o->queue_limit / 2 ||
+	    o->bytes >= o->queue_limit_bytes / 2))
 		c = 1;
 	else
 		c = 0;
@@ -60,16 +65,23 @@ queue_congestion(struct output *o)
 	 * A full queue is news for the operator (the receiver is not keeping
 	 * up); a down connection has its own lines (connect failed, lost).
 	 */
-	if (c && o->depth > o->queue_limit) {
+	if (c && over_n) {
 		o->queue_full = 1;
 		log_warnx("output \"%s\": congested: %zu messages not yet "
 		    "acknowledged, over queue_limit %zu; sources pause until "
 		    "fewer than %zu remain", o->name, o->depth, o->queue_limit,
 		    o->queue_limit / 2);
+	} else if (c && over_b) {
+		o->queue_full = 1;
+		log_warnx("output \"%s\": congested: %zu bytes (%zu messages) "
+		    "not yet acknowledged, over queue_limit_bytes %zu; sources "
+		    "pause until fewer than %zu bytes remain", o->name,
+		    o->bytes, o->depth, o->queue_limit_bytes,
+		    o->queue_limit_bytes / 2);
 	} else if (!c && o->queue_full) {
 		o->queue_full = 0;
-		log_info("output \"%s\": no longer congested (%zu queued); "
-		    "sources resume", o->name, o->depth);
+		log_info("output \"%s\": no longer congested (%zu queued, %zu "
+		    "bytes); sources resume", o->name, o->depth, o->bytes);
 	} else
 		log_debug("output \"%s\": %s (%zu queued)", o->name,
 		    c ? "congested" : "no longer congested", o->depth);
@@ -86,6 +98,7 @@ pop_acked(struct output *o, struct msg *m)
 	TAILQ_REMOVE(&o->queue, m, entry);
 	o->acked_seq = m->seq;
 	o->depth--;
+	o->bytes -= m->len;
 	o->stats.acked++;
 	free(m);
 }
@@ -215,6 +228,7 @@ output_enqueue(struct output *o, const char *msg, size_t len)
 	if (o->next == NULL)
 		o->next = m;
 	o->depth++;
+	o->bytes += m->len;
 	o->stats.enqueued++;
 	/* written from the loop: a burst of enqueues becomes one write */
 	if (o->state == OS_UP && !event_pending(o->ev_pump, EV_TIMEOUT, NULL))
@@ -359,6 +373,7 @@ queue_clear(struct output *o)
 
 	while ((m = TAILQ_FIRST(&o->queue)) != NULL) {
 		TAILQ_REMOVE(&o->queue, m, entry);
+		o->bytes -= m->len;
 		free(m);
 	}
 	while ((w = TAILQ_FIRST(&o->waiters)) != NULL) {

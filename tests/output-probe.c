@@ -65,8 +65,8 @@ usage(void)
 	    "[--server-name N] [--no-verify]\n"
 	    "    [--min-version 1.2|1.3] [-q queue_limit] "
 	    "[-m max_message_size] [-T seconds]\n"
-	    "    [--pause-when-congested] [--crlf] [--shutdown-ms MS] "
-	    "[--stats-ms MS] [--rate N]\n"
+	    "    [--pause-when-congested] [--queue-bytes N] [--crlf] "
+	    "[--shutdown-ms MS] [--stats-ms MS] [--rate N]\n"
 	    "    [--pause-file F] [-v]\n");
 	exit(2);
 }
@@ -319,6 +319,7 @@ main(int argc, char **argv)
 		{ "stats-ms", required_argument, NULL, 'I' },
 		{ "rate", required_argument, NULL, 'r' },
 		{ "pause-file", required_argument, NULL, 'p' },
+		{ "queue-bytes", required_argument, NULL, 'B' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct probe	 p;
@@ -385,6 +386,10 @@ main(int argc, char **argv)
 		case 'm':
 			p.cfg.max_message_size = (size_t)num(optarg, 1,
 			    100000000);
+			break;
+		case 'B':
+			p.cfg.queue_limit_bytes = (size_t)num(optarg, 1,
+			    INT64_MAX);
 			break;
 		case 'T':
 			limit_s = num(optarg, 1, 86400);

@@ -333,6 +333,7 @@ test_good_minimal(void **state)
 	assert_int_equal(o->leef_delimiter, '^');
 	assert_int_equal(o->max_message_size, 65536);
 	assert_int_equal(o->queue_limit, 10000);
+	assert_int_equal(o->queue_limit_bytes, 64 * 1024 * 1024);
 	config_free(cfg);
 }
 
@@ -437,6 +438,7 @@ test_good_full(void **state)
 	assert_int_equal(o->leef_delimiter, '\t');
 	assert_int_equal(o->max_message_size, 480);
 	assert_int_equal(o->queue_limit, 10000000);
+	assert_int_equal(o->queue_limit_bytes, 1048576);
 	config_free(cfg);
 }
 
@@ -1173,7 +1175,7 @@ main(void)
 	}
 	set_test_env();
 	failed += cmocka_run_group_tests_name("config", tests, NULL, NULL);
-	failed += run_data_dir("bad", 0, 36);
+	failed += run_data_dir("bad", 0, 37);
 	failed += run_data_dir("warn", 1, 3);
 	return failed != 0;
 }
