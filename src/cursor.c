@@ -793,6 +793,11 @@ cursor_commit(struct cursor *c, int64_t new_end, struct buf *err)
 
 	/* Never blocking: something other than a regular file put there
 	 * (a FIFO) is refused, not waited on. */
+	if (lstat(c->tmppath, &tst) == 0 && !S_ISREG(tst.st_mode)) {
+		buf_printf(err, "cannot create %s: not a regular file",
+		    c->tmppath);
+		return -1;
+	}
 	fd = open(c->tmppath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
 	    O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, 0600);
 	if (fd == -1) {
