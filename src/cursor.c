@@ -791,9 +791,10 @@ cursor_commit(struct cursor *c, int64_t new_end, struct buf *err)
 	c->end = new_end;
 	cursor_prune(c);
 
-	/* Never blocking: something other than a regular file put there
-	 * (a FIFO) is refused, not waited on. */
-	if (lstat(c->tmppath, &tst) == 0 && !S_ISREG(tst.st_mode)) {
+	/* Never blocking: a FIFO, a device or a socket put there is refused,
+	 * not waited on (a directory or a link fails the open itself). */
+	if (lstat(c->tmppath, &tst) == 0 && !S_ISREG(tst.st_mode) &&
+	    !S_ISDIR(tst.st_mode) && !S_ISLNK(tst.st_mode)) {
 		buf_printf(err, "cannot create %s: not a regular file",
 		    c->tmppath);
 		return -1;
