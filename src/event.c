@@ -253,15 +253,19 @@ first_object(const cJSON *obj, const char *key)
 	return a->child;
 }
 
-/* Characters of UTF-8 text: the bytes that are not continuation bytes. */
+/*
+ * Characters of text in UTF-8: a valid sequence is one character, and so
+ * is each byte that is not part of one (a lone continuation byte counts).
+ */
 static size_t
 utf8_chars(const char *s, size_t len)
 {
-	size_t	 n = 0, i;
+	const unsigned char	*p = (const unsigned char *)s;
+	size_t			 n = 0, i, k;
 
-	for (i = 0; i < len; i++)
-		if (((unsigned char)s[i] & 0xC0) != 0x80)
-			n++;
+	for (i = 0; i < len; i += k, n++)
+		if (p[i] < 0x80 || (k = utf8_seq_len(p + i, len - i)) == 0)
+			k = 1;
 	return n;
 }
 

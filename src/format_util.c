@@ -69,37 +69,14 @@ format_cef_severity(const char *s)
 	return 3;
 }
 
-/* Strict UTF-8 (RFC 3629): no overlong forms, surrogates or > U+10FFFF. */
+/*
+ * The length of the character at p of a NUL-terminated string in strict
+ * UTF-8 (ASCII: 1), or 0 if it is not valid.
+ */
 size_t
 format_utf8_len(const unsigned char *p)
 {
-	unsigned char	 c = p[0], lo = 0x80, hi = 0xBF;
-	size_t		 n, i;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xC2 && c <= 0xDF)
-		n = 2;
-	else if (c >= 0xE0 && c <= 0xEF) {
-		n = 3;
-		if (c == 0xE0)
-			lo = 0xA0;
-		else if (c == 0xED)
-			hi = 0x9F;
-	} else if (c >= 0xF0 && c <= 0xF4) {
-		n = 4;
-		if (c == 0xF0)
-			lo = 0x90;
-		else if (c == 0xF4)
-			hi = 0x8F;
-	} else
-		return 0;
-	if (p[1] < lo || p[1] > hi)
-		return 0;
-	for (i = 2; i < n; i++)
-		if (p[i] < 0x80 || p[i] > 0xBF)
-			return 0;
-	return n;
+	return p[0] < 0x80 ? 1 : utf8_seq_len(p, 4);
 }
 
 int

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "util.h"
 
 static int		log_foreground = 1;
 static int		log_journal;
@@ -77,37 +78,6 @@ log_level_name(enum log_level level)
 	return levels[level].name;
 }
 
-/* Length of the valid UTF-8 sequence at p (RFC 3629 table), or 0. */
-static size_t
-utf8_len(const unsigned char *p, size_t len)
-{
-	unsigned char	 lo = 0x80, hi = 0xbf;
-	size_t		 n, i;
-
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		n = 2;
-	else if (p[0] >= 0xe0 && p[0] <= 0xef) {
-		n = 3;
-		if (p[0] == 0xe0)
-			lo = 0xa0;	/* overlong */
-		else if (p[0] == 0xed)
-			hi = 0x9f;	/* UTF-16 surrogates */
-	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-		n = 4;
-		if (p[0] == 0xf0)
-			lo = 0x90;	/* overlong */
-		else if (p[0] == 0xf4)
-			hi = 0x8f;	/* above U+10FFFF */
-	} else
-		return 0;
-	if (len < n || p[1] < lo || p[1] > hi)
-		return 0;
-	for (i = 2; i < n; i++)
-		if (p[i] < 0x80 || p[i] > 0xbf)
-			return 0;
-	return n;
-}
-
 /*
  * Copy len bytes of src to dst as one safe line: C0 controls (CR, LF and
  * TAB included), DEL, the C1 controls (U+0080-U+009F) and every byte that
@@ -126,7 +96,7 @@ log_escape(char *dst, size_t dstsz, const char *src, size_t len)
 	if (dstsz == 0)
 		return 0;
 	for (i = 0; i < len; i += n) {
-		n = p[i] < 0x80 ? 1 : utf8_len(p + i, len - i);
+		n = p[i] < 0x80 ? 1 : utf8_seq_len(p + i, len - i);
 		bad = n == 0 || p[i] < 0x20 || p[i] == 0x7f ||
 		    (p[i] == 0xc2 && p[i + 1] <= 0x9f);
 		if (n == 0)

@@ -93,4 +93,7 @@ int64_t	 time_mono_ms(void);	/* CLOCK_MONOTONIC milliseconds */
 /* ISO-8601 UTC with milliseconds: 2022-08-27T09:37:16.627Z (25 bytes). */
 void	 time_format_iso(int64_t, char *, size_t);
 
+/* The valid UTF-8 sequence (2-4 bytes) at p within len bytes, or 0. */
+size_t	 utf8_seq_len(const unsigned char *p, size_t len);
+
 #endif

@@ -441,7 +441,14 @@ test_event_id_valid(void **state)
 	assert_int_equal(event_id_valid(big, 195, &why), -1);
 	assert_string_equal(why.data,
 	    "event_id is longer than 64 characters (65)");
-	/* 257 continuation bytes: no character, but too many bytes */
+	/* lone continuation bytes are not UTF-8: each counts as a character */
+	memset(big, 0x87, 65);
+	buf_reset(&why);
+	assert_int_equal(event_id_valid(big, 65, &why), -1);
+	assert_string_equal(why.data,
+	    "event_id is longer than 64 characters (65)");
+	assert_int_equal(event_id_valid(big, 64, NULL), 0);
+	/* 257 continuation bytes: too many bytes */
 	memset(big, 0x80, 257);
 	buf_reset(&why);
 	assert_int_equal(event_id_valid(big, 257, &why), -1);
