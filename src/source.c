@@ -728,11 +728,14 @@ deliver(struct reader *r, const struct hss_event *ev)
 	    s->ticket);
 	/*
 	 * The prune key: an event the API returns for a window although its
-	 * occur_time is older than the window stays tracked as long as the
-	 * windows overlapping this one may return it again.
+	 * occur_time is older than the window was matched by another time (of
+	 * its record, of its visibility) somewhere up to the window's end, so
+	 * it is kept as if it occurred at that end: as long as any later live
+	 * window or late sweep may return it again. (The begin is not enough:
+	 * it is pruned at this window's own commit, end - lookback.)
 	 */
-	if (cursor_add(s->cursor, ev->event_id, max64(ev->occur_time,
-	    r->cur.begin)) == -1)
+	if (cursor_add(s->cursor, ev->event_id, ev->occur_time >=
+	    r->cur.begin ? ev->occur_time : r->cur.end) == -1)
 		fatalx("source \"%s\": an id the parser accepted cannot be "
 		    "tracked", s->conf->name);	/* event_id_valid() */
 	s->st.sent++;
