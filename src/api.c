@@ -32,6 +32,8 @@ struct api_bucket {
 	char			*label;
 	struct ratelimit	*rl;
 	int			 rate_noted;
+	int64_t			 date_ms;	/* latest Date seen, 0: none */
+	int64_t			 date_mono;	/* ... at this monotonic time */
 	TAILQ_ENTRY(api_bucket)	 entry;
 };
 
@@ -70,6 +72,8 @@ struct api_call {
 	int			 calls;
 	int			 throttled;
 	int			 token_retried;
+	int			 skew_retried;
+	int64_t			 signed_ms;	/* X-Sdk-Date sent, as ms */
 	int			 holding;	/* a rate-limit token */
 	int			 spare;		/* low priority: spare tokens */
 	char			*setup_error;
@@ -258,6 +262,21 @@ api_call_cancel(struct api_call *c)
 	if (c == NULL || c->in_cb)
 		return;
 	call_free(c);
+}
+
+/*
+ * The API's clock as its answers to this credential show it (their Date
+ * plus the monotonic time since), or the local clock before the first:
+ * AK/SK requests are signed with it, since the API refuses an X-Sdk-Date
+ * 15 minutes off its own clock whatever the local one says. Date is
+ * truncated to the second: at most a second behind.
+ */
+static int64_t
+bucket_now(const struct api_bucket *b)
+{
+	if (b->date_ms == 0)
+		return time_now_ms();
+	return b->date_ms + (time_mono_ms() - b->date_mono);
 }
 
 /* The rate-limit bucket of a source's credential, created on first use. */
@@ -496,6 +515,29 @@ http_done(const struct http_resp *h, void *arg)
 		}
 	}
 
+	if (r.server_date_ms != 0) {
+		c->bucket->date_ms = r.server_date_ms;
+		c->bucket->date_mono = time_mono_ms();
+	}
+	/*
+	 * A signature refused when its X-Sdk-Date was more than
+	 * API_SKEW_WARN_MS off the Date of the answer: signed on the local
+	 * clock before the API's was known (or after it stepped). Signed
+	 * again on the API's clock, once, with a new rate-limit token.
+	 */
+	if (r.status == API_AUTH && c->method == CRED_AKSK &&
+	    !c->skew_retried && r.server_date_ms != 0 &&
+	    (c->signed_ms - r.server_date_ms > API_SKEW_WARN_MS ||
+	    r.server_date_ms - c->signed_ms > API_SKEW_WARN_MS)) {
+		c->skew_retried = 1;
+		log_info("api: %s: HTTP %ld for a request signed %lld s off "
+		    "the API's clock; signing again on the API's clock",
+		    c->bucket->label, h->status, (long long)((c->signed_ms -
+		    r.server_date_ms) / 1000));
+		call_rate(c);
+		return;
+	}
+
 	if (h->failed) {
 		if (h->status != 0)
 			buf_printf(&d, "HTTP %ld, then the transfer failed: %s",
@@ -569,7 +611,8 @@ call_send(struct api_call *c)
 	hdr[nh++] = xstrdup("Content-Type: application/json");
 	hdr[nh++] = xstrdup("Accept: application/json");
 	if (c->method == CRED_AKSK) {
-		auth_sdk_date(time_now_ms(), date);
+		c->signed_ms = bucket_now(c->bucket);
+		auth_sdk_date(c->signed_ms, date);
 		hdr[nh++] = xasprintf("X-Sdk-Date: %s", date);
 		sh[ns++] = (struct kv){ "host", c->host };
 		sh[ns++] = (struct kv){ "region", c->region };

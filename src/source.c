@@ -728,11 +728,14 @@ deliver(struct reader *r, const struct hss_event *ev)
 	    s->ticket);
 	/*
 	 * The prune key: an event the API returns for a window although its
-	 * occur_time is older than the window stays tracked as long as the
-	 * windows overlapping this one may return it again.
+	 * occur_time is older than the window was matched by another time (of
+	 * its record, of its visibility) somewhere up to the window's end, so
+	 * it is kept as if it occurred at that end: as long as any later live
+	 * window or late sweep may return it again. (The begin is not enough:
+	 * it is pruned at this window's own commit, end - lookback.)
 	 */
-	if (cursor_add(s->cursor, ev->event_id, max64(ev->occur_time,
-	    r->cur.begin)) == -1)
+	if (cursor_add(s->cursor, ev->event_id, ev->occur_time >=
+	    r->cur.begin ? ev->occur_time : r->cur.end) == -1)
 		fatalx("source \"%s\": an id the parser accepted cannot be "
 		    "tracked", s->conf->name);	/* event_id_valid() */
 	s->st.sent++;
@@ -746,6 +749,7 @@ deliver(struct reader *r, const struct hss_event *ev)
 }
 
 static void	reader_pass_done(struct reader *);
+static void	reader_trim_pending(struct reader *, int64_t, int64_t);
 
 /*
  * Split r->cur into parts of about three quarters of a page each (assuming
@@ -939,6 +943,7 @@ process_page(struct reader *r, const struct api_result *res)
 			    "cannot be split further", r->total, OFFSET_MAX);
 			r->capped = 1;
 			reader_gap(r, r->cur.begin, r->cur.end, why);
+			reader_trim_pending(r, r->cur.begin, r->cur.end);
 			reader_pass_done(r);
 			return;
 		}
@@ -948,6 +953,30 @@ process_page(struct reader *r, const struct api_result *res)
 		return;
 	}
 	reader_pass_done(r);
+}
+
+/*
+ * [begin, end] was read up to the offset cap and reported as a gap: the
+ * queued parts leave it out. (Parts overlap by a millisecond, so the next
+ * part would hold the same dense millisecond, read it all again and
+ * report it again.)
+ */
+static void
+reader_trim_pending(struct reader *r, int64_t begin, int64_t end)
+{
+	struct window	*w;
+	int		 i, n = 0;
+
+	for (i = 0; i < r->npending; i++) {
+		w = &r->pending[i].w;
+		if (w->begin >= begin && w->begin <= end)
+			w->begin = end + 1;
+		if (w->end >= begin && w->end <= end)
+			w->end = begin - 1;
+		if (w->begin <= w->end)
+			r->pending[n++] = r->pending[i];
+	}
+	r->npending = n;
 }
 
 /* Read the next queued part, or, with none left, the window is read. */

@@ -187,6 +187,13 @@ def build_parser():
                    metavar="[+-]DURATION", help="the API's clock is the "
                    "machine's plus this (event visibility, live events, the "
                    "Date header, the signature's 15-minute check, tokens)")
+    g.add_argument("--filter-time", choices=storemod.FILTER_TIMES,
+                   default="occur", help="what begin_time/end_time match "
+                   "and the order sorts by: occur (occur_time, default) or "
+                   "visible (when the event became visible, occur_time + "
+                   "its late delay, like an API filtering on record "
+                   "creation time: a late event comes with an old "
+                   "occur_time in a recent window)")
     g.add_argument("--poison-share", type=_share, default=0.0, metavar="F",
                    help="share of poisoned events: served as invalid JSON, "
                    "so a page holding one does not parse (default 0)")
@@ -342,6 +349,7 @@ def main(argv=None):
     st.poison_share, st.poison_kind = a.poison_share, a.poison_kind
     st.total_extra, st.total_factor = a.total_extra, a.total_factor
     st.mb_id_share = a.mb_id_share
+    st.filter_time = a.filter_time
     if a.dense is not None and a.dense[0] > 0:
         n, t, rel = a.dense
         st.dense = storemod.DenseBlock(a.seed, next(iter(a.projects)),

@@ -268,6 +268,7 @@ class Sim:
                 "total_extra": s.total_extra,
                 "total_factor": s.total_factor,
                 "mb_id_share": s.mb_id_share,
+                "filter_time": s.filter_time,
                 "dense": None if s.dense is None else {
                     "count": s.dense.n, "occur_time_ms": s.dense.t},
                 "churn": s.churn, "churn_insert": s.churn_insert,
@@ -330,6 +331,12 @@ class Sim:
                                  "1000")
             return float(v)
 
+        def ftime(v):
+            if v not in storemod.FILTER_TIMES:
+                raise ValueError("filter_time must be one of %s" %
+                                 ", ".join(storemod.FILTER_TIMES))
+            return v
+
         def pkind(v):
             if v not in POISON_KINDS:
                 raise ValueError("poison_kind must be one of %s" %
@@ -359,6 +366,7 @@ class Sim:
                                                         v)),
             "poison_share": (share, lambda v: setattr(s, "poison_share", v)),
             "poison_kind": (pkind, lambda v: setattr(s, "poison_kind", v)),
+            "filter_time": (ftime, lambda v: setattr(s, "filter_time", v)),
             "total_extra": (count, lambda v: setattr(s, "total_extra", v)),
             "total_factor": (factor, lambda v: setattr(s, "total_factor", v)),
             "mb_id_share": (share, lambda v: setattr(s, "mb_id_share", v)),
@@ -669,7 +677,8 @@ class Handler(BaseHTTPRequestHandler):
                 if st.shuffle:
                     st.rngs["shuffle"].shuffle(matched)
                 if st.dense is not None and st.dense.matches(pid, q, snow):
-                    matched = storemod.WithDense(matched, st.dense)
+                    matched = storemod.WithDense(matched, st.dense,
+                                                 st.filter_key)
                 page = matched[q.offset:q.offset + q.limit]
                 total = st.reported_total(len(matched))
                 out = st.page_body(total, page)

@@ -14,6 +14,7 @@ MAX_SPAN_MS = 2 * DAY_MS
 _DIGITS13 = re.compile(r"^[0-9]{13}$")
 _INT = re.compile(r"^[0-9]{1,10}$")
 INF = float("inf")
+FILTER_TIMES = ("occur", "visible")
 
 ENUMS = {
     "handle_status": gen.HANDLE_STATUS,
@@ -194,10 +195,11 @@ class WithDense:
     the events newer than the block: a read-only sequence whose slices
     are lists of Event or ("dense", i)."""
 
-    def __init__(self, real, block):
+    def __init__(self, real, block, key=None):
         self.real = real
         self.block = block
-        self.k = sum(1 for e in real if e.occur_time > block.t)
+        key = key or (lambda e: e.occur_time)
+        self.k = sum(1 for e in real if key(e) > block.t)
 
     def __len__(self):
         return len(self.real) + self.block.n
@@ -239,6 +241,8 @@ class Store:
         self.total_extra = 0
         self.total_factor = 1.0
         self.dense = None          # DenseBlock or None
+        self.filter_time = "occur"  # or "visible": what begin/end match
+        self.max_force_delay = 0   # the longest delay_ms of add-events
         self.hostile = False
         self.hostile_share = 0.1
         self.mutate = False
@@ -335,6 +339,8 @@ class Store:
             self.next_idx += 1
             e.force_late = late
             e.force_delay = delay
+            if delay is not None and delay > self.max_force_delay:
+                self.max_force_delay = delay
             e.force_poison = poison
             self.maybe_mb_id(e, mb_id)
             self.insert(e)
@@ -376,6 +382,14 @@ class Store:
             return True
         return now >= e.occur_time + self.delay(e)
 
+    def filter_key(self, e):
+        """The time begin_time/end_time match: occur_time, or with
+        filter_time "visible" the time e became visible (occur_time +
+        delay), as an API filtering on record creation time would."""
+        if self.filter_time == "visible":
+            return e.occur_time + self.delay(e)
+        return e.occur_time
+
     def poison_of(self, e):
         """The poison kind of e, or None."""
         if e.force_poison is not None:
@@ -416,6 +430,11 @@ class Store:
         descending, then insertion index descending (newest first)."""
         p = self.projects[pid]
         lo, hi = q.window(now)
+        by_visible = self.filter_time == "visible"
+        if by_visible and lo is not None:
+            # visible_at >= occur_time >= visible_at - the longest delay
+            lo0 = lo
+            lo -= max(self.late_ms, self.late_max_ms, self.max_force_delay)
         i = 0 if lo is None else bisect.bisect_left(p.keys, (lo, -1))
         j = len(p.keys) if hi is None else bisect.bisect_right(p.keys,
                                                                (hi, INF))
@@ -443,6 +462,9 @@ class Store:
             if visible_only and (late_on or e.force_late or
                                  e.force_delay is not None) and \
                     not self.visible(e, now):
+                continue
+            if by_visible and lo is not None and \
+                    not lo0 <= self.filter_key(e) <= hi:
                 continue
             if hs is not None and e.handle_status != hs:
                 continue
@@ -477,6 +499,8 @@ class Store:
                 if not ok:
                     continue
             out.append(e)
+        if by_visible:
+            out.sort(key=lambda e: (self.filter_key(e), e.idx))
         out.reverse()
         return out
 
