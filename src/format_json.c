@@ -144,6 +144,26 @@ counter_value(struct buf *b, const char *v)
 		format_json_string(b, v);
 }
 
+/* ,"key":"value" when value is set. */
+static void
+opt_member(struct buf *b, const char *key, const char *value)
+{
+	if (value == NULL)
+		return;
+	buf_printf(b, ",\"%s\":", key);
+	format_json_string(b, value);
+}
+
+/* What closes every notice of the forwarder's own (heartbeat, gap). */
+static void
+notice_trailer(struct buf *b, const struct format_ctx *ctx)
+{
+	opt_member(b, "hostname", ctx->hostname);
+	buf_adds(b, ",\"forwarder_version\":\"" PACKAGE_VERSION "\"");
+	if (ctx->sequence > 0)
+		buf_printf(b, ",\"sequence\":%u", ctx->sequence);
+}
+
 int
 format_json_heartbeat(struct buf *b, const struct format_ctx *ctx,
     int64_t now_ms, const struct kv *kv, size_t nkv)
@@ -154,13 +174,7 @@ format_json_heartbeat(struct buf *b, const struct format_ctx *ctx,
 	time_format_iso(now_ms, ts, sizeof(ts));
 	buf_printf(b, "{\"_hss\":{\"type\":\"heartbeat\",\"time\":\"%s\","
 	    "\"time_ms\":%lld", ts, (long long)now_ms);
-	if (ctx->hostname != NULL) {
-		buf_adds(b, ",\"hostname\":");
-		format_json_string(b, ctx->hostname);
-	}
-	buf_adds(b, ",\"forwarder_version\":\"" PACKAGE_VERSION "\"");
-	if (ctx->sequence > 0)
-		buf_printf(b, ",\"sequence\":%u", ctx->sequence);
+	notice_trailer(b, ctx);
 	buf_adds(b, ",\"counters\":{");
 	for (i = 0; i < nkv; i++) {
 		if (i > 0)
@@ -184,22 +198,10 @@ format_json_gap(struct buf *b, const struct format_ctx *ctx,
 	time_format_iso(g->now_ms, ts, sizeof(ts));
 	buf_printf(b, "{\"_hss\":{\"type\":\"" FORMAT_GAP_CLASS "\","
 	    "\"time\":\"%s\",\"time_ms\":%lld", ts, (long long)g->now_ms);
-	if (ctx->source_name != NULL) {
-		buf_adds(b, ",\"source\":");
-		format_json_string(b, ctx->source_name);
-	}
-	if (ctx->region != NULL) {
-		buf_adds(b, ",\"region\":");
-		format_json_string(b, ctx->region);
-	}
-	if (ctx->project_id != NULL) {
-		buf_adds(b, ",\"project_id\":");
-		format_json_string(b, ctx->project_id);
-	}
-	if (ctx->category != NULL) {
-		buf_adds(b, ",\"category\":");
-		format_json_string(b, ctx->category);
-	}
+	opt_member(b, "source", ctx->source_name);
+	opt_member(b, "region", ctx->region);
+	opt_member(b, "project_id", ctx->project_id);
+	opt_member(b, "category", ctx->category);
 	time_format_iso(g->begin, ts, sizeof(ts));
 	buf_printf(b, ",\"begin\":\"%s\",\"begin_ms\":%lld", ts,
 	    (long long)g->begin);
@@ -210,13 +212,7 @@ format_json_gap(struct buf *b, const struct format_ctx *ctx,
 	format_gap_replay(&t, g);
 	buf_adds(b, ",\"replay\":");
 	format_json_string(b, t.data);
-	if (ctx->hostname != NULL) {
-		buf_adds(b, ",\"hostname\":");
-		format_json_string(b, ctx->hostname);
-	}
-	buf_adds(b, ",\"forwarder_version\":\"" PACKAGE_VERSION "\"");
-	if (ctx->sequence > 0)
-		buf_printf(b, ",\"sequence\":%u", ctx->sequence);
+	notice_trailer(b, ctx);
 	buf_adds(b, "}}");
 	buf_free(&t);
 	return 0;

@@ -16,25 +16,13 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib
 import harness as H
 
 
-def faketime_lib():
-    try:
-        out = subprocess.run(["dpkg", "-L", "libfaketime"], capture_output=True,
-                             text=True).stdout
-    except OSError:
-        return None
-    for line in out.splitlines():
-        if line.endswith("/libfaketime.so.1") and os.path.exists(line):
-            return line
-    return None
-
-
 def sdk_date_s(v):
     """X-Sdk-Date (YYYYMMDDTHHMMSSZ) as epoch seconds."""
     return calendar.timegm(time.strptime(v, "%Y%m%dT%H%M%SZ"))
 
 
 def test(h):
-    lib = faketime_lib()
+    lib = H.faketime_lib()
     if lib is None:
         print("SKIP: libfaketime is not installed")
         sys.exit(77)

@@ -17,18 +17,6 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib
 import harness as H
 
 
-def faketime_lib():
-    try:
-        out = subprocess.run(["dpkg", "-L", "libfaketime"], capture_output=True,
-                             text=True).stdout
-    except OSError:
-        return None
-    for line in out.splitlines():
-        if line.endswith("/libfaketime.so.1") and os.path.exists(line):
-            return line
-    return None
-
-
 def run(h, step_s=None, sim_offset=None, seed=71):
     args = ["--events", "0", "--live-rate", "240", "--container-share", "0",
             "--rate-limit", "0", "--seed", str(seed)]
@@ -44,7 +32,7 @@ def run(h, step_s=None, sim_offset=None, seed=71):
     if step_s is not None:
         with open(tsfile, "w") as f:
             f.write("+0\n")
-        env["LD_PRELOAD"] = faketime_lib()
+        env["LD_PRELOAD"] = H.faketime_lib()
         env["FAKETIME_TIMESTAMP_FILE"] = tsfile
         env["FAKETIME_NO_CACHE"] = "1"
         env["FAKETIME_DONT_FAKE_MONOTONIC"] = "1"
@@ -89,7 +77,7 @@ def run(h, step_s=None, sim_offset=None, seed=71):
 
 
 def test(h):
-    lib = faketime_lib()
+    lib = H.faketime_lib()
     if lib is None:
         print("SKIP: libfaketime is not installed")
         sys.exit(77)

@@ -233,6 +233,19 @@ def gap_messages(stdout_text):
     return gaps
 
 
+def faketime_lib():
+    """The path of libfaketime (Debian package faketime), or None."""
+    try:
+        out = subprocess.run(["dpkg", "-L", "libfaketime"], capture_output=True,
+                             text=True).stdout
+    except OSError:
+        return None
+    for line in out.splitlines():
+        if line.endswith("/libfaketime.so.1") and os.path.exists(line):
+            return line
+    return None
+
+
 def main(test):
     """Run test(h) with a fresh Harness; exit 0 pass, 1 fail, 77 skip."""
     h = Harness(test.__name__)
