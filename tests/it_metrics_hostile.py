@@ -100,6 +100,34 @@ def nfds(pid):
     return len(os.listdir("/proc/%d/fd" % pid))
 
 
+def accepted(pid, port):
+    """Connections to port that the daemon has accepted: its socket
+    descriptors whose TCP entry has that local port and is not the
+    listener (counting all descriptors would also count the API client's
+    connections, which come and go)."""
+    inodes = set()
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        try:
+            link = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+        except OSError:
+            continue
+        if link.startswith("socket:["):
+            inodes.add(link[8:-1])
+    n = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as f:
+                rows = f.read().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            c = row.split()
+            if int(c[1].rsplit(":", 1)[1], 16) == port and c[3] != "0A" \
+                    and c[9] in inodes:
+                n += 1
+    return n
+
+
 def cpu_s(pid):
     with open("/proc/%d/stat" % pid) as f:
         fields = f.read().rsplit(")", 1)[1].split()
@@ -206,13 +234,15 @@ def check_endless_header(pid, port):
 
 
 def check_cap(h, pid, port):
-    base = nfds(pid)
+    # Earlier checks' connections may still be draining: start from none.
+    H.wait_for(lambda: accepted(pid, port) == 0, 20,
+               "the earlier metrics connections to close")
     held = []
     for i in range(CAP):
         s = connect(port)
         s.sendall(b"GET /metrics HTTP/1.1\r\n")
         held.append(s)
-    H.wait_for(lambda: nfds(pid) >= base + CAP, 20,
+    H.wait_for(lambda: accepted(pid, port) >= CAP, 20,
                "the daemon to accept %d connections" % CAP)
     # Past the cap: closed at once, a complete request left unanswered.
     for i in range(5):
