@@ -209,11 +209,18 @@ def metric(text, name):
     return None
 
 
+def complete_lines(text):
+    """The lines of a file another process is still writing: a last line
+    without its newline is not complete yet and is left out."""
+    lines = text.split("\n")
+    return lines[:-1]
+
+
 def delivered_ids(stdout_text):
     """event_ids of the json-format messages on the daemon's stdout (the
     daemon's own messages, such as gaps, are not events)."""
     ids = []
-    for line in stdout_text.splitlines():
+    for line in complete_lines(stdout_text):
         if line.strip():
             o = json.loads(line)
             if "event_id" in o or "_hss" not in o or "type" not in o["_hss"]:
@@ -224,7 +231,7 @@ def delivered_ids(stdout_text):
 def gap_messages(stdout_text):
     """The _hss objects of the json-format gap messages on stdout."""
     gaps = []
-    for line in stdout_text.splitlines():
+    for line in complete_lines(stdout_text):
         if line.strip():
             o = json.loads(line)
             h = o.get("_hss", {})
