@@ -35,14 +35,7 @@ def test(h):
                           h.stdout_output())
     env = h.env()
     tsfile = os.path.join(h.dir, "faketime")
-    with open(tsfile, "w") as f:
-        f.write("+1200\n")
-    env["LD_PRELOAD"] = lib
-    env["FAKETIME_TIMESTAMP_FILE"] = tsfile
-    env["FAKETIME_NO_CACHE"] = "1"
-    env["FAKETIME_DONT_FAKE_MONOTONIC"] = "1"
-    env["ASAN_OPTIONS"] = (env.get("ASAN_OPTIONS", "") +
-                           ":verify_asan_link_order=0").lstrip(":")
+    H.faketime_env(env, tsfile, "+1200")
     start = h.sim_get("/_sim/config")["now_ms"]
     d = h.spawn("-f", "-c", conf, env=env)
     h.wait_log('source "sig": starting', proc=d)

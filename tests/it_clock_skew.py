@@ -30,14 +30,7 @@ def run(h, step_s=None, sim_offset=None, seed=71):
     env = h.env()
     tsfile = os.path.join(h.dir, "faketime")
     if step_s is not None:
-        with open(tsfile, "w") as f:
-            f.write("+0\n")
-        env["LD_PRELOAD"] = H.faketime_lib()
-        env["FAKETIME_TIMESTAMP_FILE"] = tsfile
-        env["FAKETIME_NO_CACHE"] = "1"
-        env["FAKETIME_DONT_FAKE_MONOTONIC"] = "1"
-        env["ASAN_OPTIONS"] = (env.get("ASAN_OPTIONS", "") +
-                               ":verify_asan_link_order=0").lstrip(":")
+        H.faketime_env(env, tsfile, "+0")
     start = h.sim_get("/_sim/config")["now_ms"]
     d = h.spawn("-f", "-c", conf, env=env)
     h.wait_log('source "clk": starting', proc=d)

@@ -253,6 +253,21 @@ def faketime_lib():
     return None
 
 
+def faketime_env(env, tsfile, offset):
+    """Preload libfaketime into env with its offset read from tsfile (so a
+    test can step the clock at run time by rewriting it); the monotonic
+    clock is left alone. Writes offset (e.g. "+1200") to tsfile."""
+    with open(tsfile, "w") as f:
+        f.write(offset + "\n")
+    env["LD_PRELOAD"] = faketime_lib()
+    env["FAKETIME_TIMESTAMP_FILE"] = tsfile
+    env["FAKETIME_NO_CACHE"] = "1"
+    env["FAKETIME_DONT_FAKE_MONOTONIC"] = "1"
+    env["ASAN_OPTIONS"] = (env.get("ASAN_OPTIONS", "") +
+                           ":verify_asan_link_order=0").lstrip(":")
+    return env
+
+
 def main(test):
     """Run test(h) with a fresh Harness; exit 0 pass, 1 fail, 77 skip."""
     h = Harness(test.__name__)
