@@ -76,13 +76,15 @@ def test(h):
     out = h.read("daemon.out")
     gaps = []
     counts = collections.Counter()
-    for line in out.splitlines():
+    # The daemon has exited: every line is complete (the helpers take a
+    # whole stdout, so each line is handed over with its newline).
+    for line in H.complete_lines(out):
         if '"dense-host"' in line:
             counts[ID.search(line).group(1)] += 1
         elif '"type":"gap"' in line:
-            gaps.extend(H.gap_messages(line))
+            gaps.extend(H.gap_messages(line + "\n"))
         elif line.strip():
-            counts[H.delivered_ids(line)[0]] += 1
+            counts[H.delivered_ids(line + "\n")[0]] += 1
     assert len(gaps) == 1, gaps
     g = gaps[0]
     assert g["source"] == "cap", g
