@@ -511,7 +511,7 @@ output_defaults(struct output_config *out)
 	out->sd_id = xstrdup("hss@32473");
 	out->syslog_header = 1;
 	out->leef_delimiter = '^';
-	out->max_message_size = 65536;
+	out->max_message_size = 0;	/* set: by config, else default_max() */
 	out->queue_limit = 10000;
 	out->queue_limit_bytes = CONFIG_QUEUE_BYTES_DEFAULT;
 	out->relp_window = 128;		/* librelp's window */
@@ -615,6 +615,48 @@ parse_leef_delimiter(struct confparse *c, const yaml_node_t *map,
 		return;
 	}
 	out->leef_delimiter = s[0];
+}
+
+/*
+ * The default max_message_size: the largest message a stock receiver of
+ * the transport takes as one message, so that every event arrives whole
+ * (shrunk by the formatter when it must be, format.h). It counts the
+ * syslog message itself: not the octet count and space of octet-counting
+ * framing, nor the LF of lf framing, nor the RELP frame around it.
+ *  - rsyslog (imtcp, imptcp, imudp, imrelp): global(maxMessageSize)
+ *    "default 8k" (rsyslog.com/doc, configuration/global), which is 8096
+ *    bytes in the code (runtime/glbl.c: iMaxLine = 8096); imtcp cuts a
+ *    longer message there and delivers the rest as a message of its own,
+ *    with octet-counting and with lf framing alike ("received oversize
+ *    message ... max msg size is 8096, truncating..."); imrelp's
+ *    maxDataSize defaults to the same value.
+ *  - syslog-ng: log-msg-size(), 65536 by default (global, and network()
+ *    and syslog() sources inherit it).
+ *  - Splunk TCP/UDP inputs: TRUNCATE = 10000 bytes per event by default
+ *    (props.conf).
+ *  - RFC 5424 6.1: a receiver must take 480 bytes and should take 2048;
+ *    RFC 5425 (TLS): 2048 must, 8192 should. RFC 5426 (UDP): 480 (IPv4),
+ *    1180 (IPv6), 2048 should; rsyslog's imudp also stops at 8096.
+ *  - IBM QRadar: "Max TCP Syslog Payload Length" and "Max UDP Syslog
+ *    Payload Length" (System Settings), 4096 bytes by default; it cuts
+ *    longer payloads. LEEF is QRadar's format, so LEEF outputs default to
+ *    4096.
+ * Hence 8096 (the smallest of the syslog receivers, rsyslog) for tcp,
+ * tls, relp and udp, 4096 for leef over any of them, and 65536 for stdout
+ * (no receiver; a bound for one line).
+ */
+#define MAX_MESSAGE_RSYSLOG	8096
+#define MAX_MESSAGE_QRADAR	4096
+#define MAX_MESSAGE_STDOUT	65536
+
+static size_t
+default_max(enum output_transport t, enum output_format f)
+{
+	if (t == TRANSPORT_STDOUT)
+		return MAX_MESSAGE_STDOUT;
+	if (f == FORMAT_LEEF)
+		return MAX_MESSAGE_QRADAR;
+	return MAX_MESSAGE_RSYSLOG;
 }
 
 static void
@@ -721,11 +763,13 @@ parse_output(struct confparse *c, const yaml_node_t *n,
 	    "printable ASCII without spaces, `=`, `]` and `\"`", &out->sd_id);
 	confparse_bool(c, n, "syslog_header", &out->syslog_header);
 	parse_leef_delimiter(c, n, out);
+	/* an explicit max_message_size wins over the default */
 	maxsize = tr_ok && out->transport == TRANSPORT_UDP ? 65000 : 1048576;
-	if (maxsize < (int64_t)out->max_message_size)
-		out->max_message_size = (size_t)maxsize;
 	if (confparse_int(c, n, "max_message_size", 480, maxsize, &i64) == 1)
 		out->max_message_size = (size_t)i64;
+	else
+		out->max_message_size = default_max(out->transport,
+		    out->format);
 	if (confparse_int(c, n, "queue_limit", 1, 10000000, &i64) == 1)
 		out->queue_limit = (size_t)i64;
 	/* At least the largest message, so that one always fits. */
