@@ -2,8 +2,7 @@
 """Messages fit a stock rsyslog: rsyslogd with no maxMessageSize (its
 default, 8096 bytes, which imtcp and imrelp apply) receives every event of
 a simulator run as exactly one message, from five outputs (four without
-rsyslog-relp) at their default
-max_message_size:
+rsyslog-relp) at their default max_message_size:
   oct   rfc5424 tcp octet-counting  -> imtcp
   lf    rfc5424 tcp lf              -> imtcp
   cef   cef     tcp lf              -> imtcp
