@@ -628,7 +628,8 @@ parse_leef_delimiter(struct confparse *c, const yaml_node_t *map,
  *    bytes in the code (runtime/glbl.c: iMaxLine = 8096); imtcp cuts a
  *    longer message there and delivers the rest as a message of its own,
  *    with octet-counting and with lf framing alike ("received oversize
- *    message ... max msg size is 8096, truncating..."); imrelp's
+ *    message ... max msg size is 8096, truncating..."; rsyslog 8.2302: a
+ *    message of 8096 bytes arrives whole, one of 8097 does not); imrelp's
  *    maxDataSize defaults to the same value.
  *  - syslog-ng: log-msg-size(), 65536 by default (global, and network()
  *    and syslog() sources inherit it).
