@@ -3,7 +3,9 @@
     import guide as G
     text = G.snippet("rsyslog-tcp")              # the block after the marker
     text = G.substitute(text, {'port="514"': 'port="%d"' % port})
-    ids = G.check_events(name, records, want)    # every event once, parsed
+    out = G.hssf_output("hssf-rsyslog-tcp", receiver.address)
+    G.run_once(h, name, G.daemon_config(h, name, out), receiver, want)
+    cut = G.check_events(name, records, want)    # every event once, parsed
 
 A recipe is the fenced code block that follows a line
 `<!-- test: NAME -->` in doc/guide.md. The tests change only what the guide
@@ -17,6 +19,7 @@ import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import daemon_siem as D  # noqa: E402
 import receivers as R  # noqa: E402
 
 GUIDE = os.path.join(os.environ.get("srcdir", "."), "doc", "guide.md")
@@ -110,7 +113,6 @@ def daemon_config(h, name, outputs):
     """A config file: one simulator source (daemon_siem.fast_source), the
     outputs, and a state directory of its own, so that every recipe run
     starts without a cursor and forwards every event."""
-    import daemon_siem as D
     state = os.path.join(h.dir, "state-" + name)
     os.makedirs(state)
     path = os.path.join(h.dir, "hss-%s.yaml" % name)
@@ -124,7 +126,6 @@ def run_once(h, name, conf, receiver, want):
     """hss-forwarder --once with conf; then wait until the receiver wrote
     at least one line per event (--once exits once the receiver's TCP
     stack acknowledged everything; the receiver may still be writing)."""
-    import daemon_siem as D
     rc, _, err = h.run("-f", "--once", "-c", conf, timeout=180,
                        stderr_name="daemon-%s.err" % name)
     assert rc == 0, "%s: hss-forwarder exited %d:\n%s" % (
