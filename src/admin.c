@@ -1195,6 +1195,7 @@ admin_replay(const struct admin_args *a, const struct config *conf,
 	struct replay		 r;
 	struct api		*api = NULL;
 	struct timeval		 tv;
+	struct buf		 lost;
 	const char		*why;
 	char			 to_name[128];
 	int64_t			 to = a->to_ms, now;
@@ -1269,15 +1270,22 @@ admin_replay(const struct admin_args *a, const struct config *conf,
 		    "acknowledged; run it again (the state file was not "
 		    "touched)", sc->name, ISO(a->from_ms), ISO(to),
 		    why != NULL ? why : "unknown", ss.sent, to_name);
-	else if (ss.gaps > 0 || ss.invalid > 0)
+	else if (ss.gaps > 0 || ss.invalid > 0) {
+		buf_init(&lost);
+		if (ss.gaps > 0)
+			buf_printf(&lost, "%" PRIu64 " range%s could not be "
+			    "read (gap messages sent)", ss.gaps,
+			    ss.gaps == 1 ? "" : "s");
+		if (ss.invalid > 0)
+			buf_printf(&lost, "%s%" PRIu64 " event%s rejected as "
+			    "malformed", ss.gaps > 0 ? " and " : "",
+			    ss.invalid, ss.invalid == 1 ? " was" : "s were");
 		log_errorx("replay of source \"%s\" from %s to %s: INCOMPLETE: "
-		    "%" PRIu64 " events sent to %s and acknowledged, but %"
-		    PRIu64 " range%s could not be read (gap messages sent) "
-		    "and %" PRIu64 " event%s were rejected as malformed (both "
-		    "logged above)", sc->name, ISO(a->from_ms), ISO(to),
-		    ss.sent, to_name, ss.gaps, ss.gaps == 1 ? "" : "s",
-		    ss.invalid, ss.invalid == 1 ? "" : "s");
-	else {
+		    "%" PRIu64 " events sent to %s and acknowledged, but %s "
+		    "(logged above)", sc->name, ISO(a->from_ms), ISO(to),
+		    ss.sent, to_name, lost.data);
+		buf_free(&lost);
+	} else {
 		log_info("replay of source \"%s\" from %s to %s: OK: %" PRIu64
 		    " events sent to %s and acknowledged (%" PRIu64 " read, %"
 		    PRIu64 " duplicates dropped, %" PRIu64 " API calls)",
