@@ -819,11 +819,12 @@ main(int argc, char *argv[])
 		usage(2);
 	}
 	buf_init(&err);
-	if ((admin.mode != ADMIN_NONE && (check || d.once || foreground)) ||
+	/* The tools always run in the foreground: -f is accepted. */
+	if ((admin.mode != ADMIN_NONE && (check || d.once)) ||
 	    admin_parse(&admin, &err) == -1) {
 		fprintf(stderr, "hss-forwarder: %s\n", err.len > 0 ? err.data :
-		    "-n, -f and --once do not go with --check, --state, "
-		    "--reset or --replay");
+		    "-n and --once do not go with --check, --state, --reset "
+		    "or --replay");
 		usage(2);
 	}
 	buf_free(&err);
