@@ -594,10 +594,11 @@ move_aside(struct cursor *c, const char *why, struct buf *err)
 	return 0;
 }
 
-struct cursor *
-cursor_open(const char *statedir, const char *name,
+/* readonly: never write, move or create anything (cursor_open_readonly()). */
+static struct cursor *
+cursor_load(const char *statedir, const char *name,
     const struct cursor_identity *ident, size_t max_ids, int64_t lookback_ms,
-    enum cursor_open_status *status, struct buf *err)
+    int readonly, enum cursor_open_status *status, struct buf *err)
 {
 	struct cursor	*c;
 	struct buf	 data, why, diff;
@@ -644,6 +645,11 @@ cursor_open(const char *statedir, const char *name,
 			check_document(root, &why, &nids, &idbytes);
 	}
 	buf_free(&data);
+	if (why.len > 0 && readonly) {
+		buf_printf(err, "%s is corrupt (%s)", c->path, why.data);
+		*status = CURSOR_RECOVERED;
+		goto fail;
+	}
 	if (why.len > 0) {
 		if (move_aside(c, why.data, err) == -1)
 			goto fail;
@@ -700,6 +706,24 @@ fail:
 	buf_free(&diff);
 	cursor_free(c);
 	return NULL;
+}
+
+struct cursor *
+cursor_open(const char *statedir, const char *name,
+    const struct cursor_identity *ident, size_t max_ids, int64_t lookback_ms,
+    enum cursor_open_status *status, struct buf *err)
+{
+	return cursor_load(statedir, name, ident, max_ids, lookback_ms, 0,
+	    status, err);
+}
+
+struct cursor *
+cursor_open_readonly(const char *statedir, const char *name,
+    const struct cursor_identity *ident, size_t max_ids, int64_t lookback_ms,
+    enum cursor_open_status *status, struct buf *err)
+{
+	return cursor_load(statedir, name, ident, max_ids, lookback_ms, 1,
+	    status, err);
 }
 
 /* Write all of b to fd. -1 with errno. */

@@ -68,6 +68,16 @@ struct cursor	*cursor_open(const char *statedir, const char *name,
 		    const struct cursor_identity *, size_t max_ids,
 		    int64_t lookback_ms, enum cursor_open_status *,
 		    struct buf *err);
+/*
+ * The same for the command-line tools (--check, --state), which may run
+ * beside the daemon: nothing is ever written, moved or created. A corrupt
+ * file stays where it is: NULL, CURSOR_RECOVERED and *err
+ * "PATH is corrupt (REASON)". Never commit a cursor opened so.
+ */
+struct cursor	*cursor_open_readonly(const char *statedir, const char *name,
+		    const struct cursor_identity *, size_t max_ids,
+		    int64_t lookback_ms, enum cursor_open_status *,
+		    struct buf *err);
 void		 cursor_free(struct cursor *);
 /* 0 if never committed. */
 int64_t		 cursor_end(const struct cursor *);

@@ -28,6 +28,7 @@
 #include <openssl/crypto.h>
 #include <yaml.h>
 
+#include "admin.h"
 #include "api.h"
 #include "config.h"
 #include "cursor.h"
@@ -89,13 +90,28 @@ usage(int status)
 {
 	fprintf(status == 0 ? stdout : stderr,
 	    "usage: hss-forwarder [-c FILE] [-f] [-n] [--once] [-v...] [-V] [-h]\n"
+	    "       hss-forwarder [-c FILE] [-v...] --check | --state\n"
+	    "       hss-forwarder [-c FILE] --reset SOURCE --since DURATION\n"
+	    "       hss-forwarder [-c FILE] [-v...] --replay SOURCE --from TIME "
+	    "--to TIME\n"
+	    "                     [--output NAME]\n"
 	    "  -c FILE   config file (default %s)\n"
 	    "  -f        stay in the foreground, log to stderr\n"
 	    "  -n        check the config and exit (0 valid, 1 invalid)\n"
 	    "  --once    run every source up to now, deliver, commit, exit\n"
+	    "  --check   test the config, the cursors, one API call per source\n"
+	    "            and a connection to every output; nothing is sent\n"
+	    "  --state   print where each source's cursor stands\n"
+	    "  --reset SOURCE --since DURATION\n"
+	    "            the next run of SOURCE starts DURATION (2h, 3d) back\n"
+	    "  --replay SOURCE --from TIME --to TIME [--output NAME]\n"
+	    "            send that range again to one output (or all), once;\n"
+	    "            TIME: 2026-11-30T10:00:00Z, now, or a duration back\n"
 	    "  -v        more logging (repeatable)\n"
 	    "  -V        print the version and the libraries' versions\n"
-	    "  -h        this help\n", CONFIG_DEFAULT_PATH);
+	    "  -h        this help\n"
+	    "--reset and --replay are refused while the daemon runs.\n",
+	    CONFIG_DEFAULT_PATH);
 	exit(status);
 }
 
@@ -708,23 +724,64 @@ daemon_free_events(struct daemon *d)
 int
 main(int argc, char *argv[])
 {
+	enum { OPT_CHECK = 256, OPT_STATE, OPT_RESET, OPT_SINCE, OPT_REPLAY,
+	    OPT_FROM, OPT_TO, OPT_OUTPUT };
 	static const struct option longopts[] = {
 		{ "once", no_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
+		{ "check", no_argument, NULL, OPT_CHECK },
+		{ "state", no_argument, NULL, OPT_STATE },
+		{ "reset", required_argument, NULL, OPT_RESET },
+		{ "since", required_argument, NULL, OPT_SINCE },
+		{ "replay", required_argument, NULL, OPT_REPLAY },
+		{ "from", required_argument, NULL, OPT_FROM },
+		{ "to", required_argument, NULL, OPT_TO },
+		{ "output", required_argument, NULL, OPT_OUTPUT },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct daemon		 d;
 	struct config_diag	 diag;
-	int			 ch, foreground = 0, check = 0;
+	struct admin_args	 admin;
+	struct buf		 err;
+	enum admin_mode		 mode;
+	int			 ch, foreground = 0, check = 0, rc;
 
 	memset(&d, 0, sizeof(d));
 	d.lock_fd = -1;
 	d.next_lock_fd = -1;
 	d.started = time_now_ms();
 	d.config_path = CONFIG_DEFAULT_PATH;
+	memset(&admin, 0, sizeof(admin));
 	while ((ch = getopt_long(argc, argv, "c:fnvVh", longopts, NULL)) != -1) {
+		mode = ADMIN_NONE;
 		switch (ch) {
+		case OPT_CHECK:
+			mode = ADMIN_CHECK;
+			break;
+		case OPT_STATE:
+			mode = ADMIN_STATE;
+			break;
+		case OPT_RESET:
+			mode = ADMIN_RESET;
+			admin.source = optarg;
+			break;
+		case OPT_REPLAY:
+			mode = ADMIN_REPLAY;
+			admin.source = optarg;
+			break;
+		case OPT_SINCE:
+			admin.since = optarg;
+			break;
+		case OPT_FROM:
+			admin.from = optarg;
+			break;
+		case OPT_TO:
+			admin.to = optarg;
+			break;
+		case OPT_OUTPUT:
+			admin.output = optarg;
+			break;
 		case 'c':
 			d.config_path = optarg;
 			break;
@@ -748,12 +805,30 @@ main(int argc, char *argv[])
 		default:
 			usage(2);
 		}
+		if (mode != ADMIN_NONE && admin.mode != ADMIN_NONE) {
+			fprintf(stderr, "hss-forwarder: --check, --state, "
+			    "--reset and --replay go alone\n");
+			usage(2);
+		}
+		if (mode != ADMIN_NONE)
+			admin.mode = mode;
 	}
 	if (optind != argc) {
 		fprintf(stderr, "hss-forwarder: unexpected argument: %s\n",
 		    argv[optind]);
 		usage(2);
 	}
+	buf_init(&err);
+	/* The tools always run in the foreground: -f is accepted. */
+	if ((admin.mode != ADMIN_NONE && (check || d.once)) ||
+	    admin_parse(&admin, &err) == -1) {
+		fprintf(stderr, "hss-forwarder: %s\n", err.len > 0 ? err.data :
+		    "-n and --once do not go with --check, --state, --reset "
+		    "or --replay");
+		usage(2);
+	}
+	buf_free(&err);
+	admin.verbose = d.verbose;
 
 	memset(&diag, 0, sizeof(diag));
 	d.conf = config_load(d.config_path, &diag);
@@ -764,6 +839,11 @@ main(int argc, char *argv[])
 			fprintf(stderr, "%s: configuration OK\n", d.config_path);
 		config_free(d.conf);
 		return d.conf != NULL ? 0 : 1;
+	}
+	if (admin.mode != ADMIN_NONE) {
+		rc = admin_main(&admin, d.conf, d.config_path, lock_statedir);
+		config_free(d.conf);
+		return rc;
 	}
 	if (d.conf == NULL)
 		return 1;
