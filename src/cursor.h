@@ -47,6 +47,7 @@ enum cursor_open_status {
 	CURSOR_RECOVERED,	/* corrupt file moved aside */
 	CURSOR_MISMATCH,	/* the file belongs to another identity */
 	CURSOR_ERROR,		/* I/O error */
+	CURSOR_FILTERS_CHANGED,	/* as CURSOR_OK; only the filters differ */
 };
 
 /*
@@ -59,12 +60,25 @@ enum cursor_open_status {
  *   "PATH: project_id is \"X\" in the state file, \"Y\" in the config"
  *   (several differences separated by "; "); the file is left untouched.
  * CURSOR_ERROR: an I/O error, *err says which. Both return NULL.
+ * CURSOR_FILTERS_CHANGED: the file matches but for filters_hash: the
+ * cursor is returned as with CURSOR_OK (end and ids carried over: the new
+ * filters apply from the committed end on) and holds the new hash, which
+ * the next commit writes; *err says what differs, as for a mismatch.
  * lookback_ms is how long ids are kept: the source's lookback plus its
  * late sweep's range. Ids whose prune key is older than end - lookback_ms
  * and beyond max_ids are dropped at load. "since" (optional; 0 when
  * absent) is the begin of the first window ever read.
  */
 struct cursor	*cursor_open(const char *statedir, const char *name,
+		    const struct cursor_identity *, size_t max_ids,
+		    int64_t lookback_ms, enum cursor_open_status *,
+		    struct buf *err);
+/*
+ * The same, changing nothing on disk (hss-forwarder -n): a corrupt file is
+ * left where it is, CURSOR_RECOVERED with *err "PATH is corrupt (REASON);
+ * a start moves it aside"; cursor_commit() refuses this cursor.
+ */
+struct cursor	*cursor_open_readonly(const char *statedir, const char *name,
 		    const struct cursor_identity *, size_t max_ids,
 		    int64_t lookback_ms, enum cursor_open_status *,
 		    struct buf *err);
