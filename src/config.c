@@ -1095,9 +1095,13 @@ config_output_equal(const struct output_config *a,
 	    str_eq(ta->server_name, tb->server_name) &&
 	    ta->verify == tb->verify && ta->min_version == tb->min_version &&
 	    a->relp_tls == b->relp_tls, "tls");
-	CMP(file_id_eq(&ta->ca_id, &tb->ca_id) &&
+	/* The same names, other files: renewed (other names count above). */
+	CMP(!(str_eq(ta->ca_file, tb->ca_file) &&
+	    str_eq(ta->cert_file, tb->cert_file) &&
+	    str_eq(ta->key_file, tb->key_file)) ||
+	    (file_id_eq(&ta->ca_id, &tb->ca_id) &&
 	    file_id_eq(&ta->cert_id, &tb->cert_id) &&
-	    file_id_eq(&ta->key_id, &tb->key_id), "tls files (renewed)");
+	    file_id_eq(&ta->key_id, &tb->key_id)), "tls files (renewed)");
 	CMP(a->facility == b->facility, "facility");
 	CMP(str_eq(a->hostname, b->hostname), "hostname");
 	CMP(str_eq(a->app_name, b->app_name), "app_name");
