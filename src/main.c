@@ -1,6 +1,7 @@
 /*
  * hss-forwarder: command line, start-up checks, the state directory lock,
- * signals, reload, systemd notification, and the life cycle of the
+ * signals, reload (a diff: only the sources and outputs that changed stop
+ * and start; reload()), systemd notification, and the life cycle of the
  * pipeline (outputs first, then sources; stopped in the reverse order).
  */
 #include "autoconf.h"
