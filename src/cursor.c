@@ -45,7 +45,7 @@ struct cursor {
 	int64_t		 end;
 	int64_t		 since;		/* begin of the first window, or 0 */
 	int		 after_corruption;
-	int		 readonly;	/* cursor_open_readonly(): no commit */
+	int		 readonly;	/* no commit (read-only open) */
 	struct idset	*ids;
 	size_t		 over_max;	/* dropped by max_ids at the last prune */
 	int64_t		 oldest_kept;	/* ... the oldest key kept then */

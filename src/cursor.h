@@ -47,7 +47,7 @@ enum cursor_open_status {
 	CURSOR_RECOVERED,	/* corrupt file moved aside */
 	CURSOR_MISMATCH,	/* the file belongs to another identity */
 	CURSOR_ERROR,		/* I/O error */
-	CURSOR_FILTERS_CHANGED,	/* as CURSOR_OK; only the filters differ */
+	CURSOR_FILTERS_CHANGED,	/* as CURSOR_OK but for the filters */
 };
 
 /*
@@ -78,10 +78,10 @@ struct cursor	*cursor_open(const char *statedir, const char *name,
  * left where it is, CURSOR_RECOVERED with *err "PATH is corrupt (REASON);
  * a start moves it aside"; cursor_commit() refuses this cursor.
  */
-struct cursor	*cursor_open_readonly(const char *statedir, const char *name,
-		    const struct cursor_identity *, size_t max_ids,
-		    int64_t lookback_ms, enum cursor_open_status *,
-		    struct buf *err);
+struct cursor	*cursor_open_readonly(const char *statedir,
+		    const char *name, const struct cursor_identity *,
+		    size_t max_ids, int64_t lookback_ms,
+		    enum cursor_open_status *, struct buf *err);
 void		 cursor_free(struct cursor *);
 /* 0 if never committed. */
 int64_t		 cursor_end(const struct cursor *);

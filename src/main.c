@@ -60,21 +60,22 @@ struct src {
 struct daemon {
 	struct event_base	 *base;
 	struct config		 *conf;
-	struct config		**old_confs;	/* still used by kept objects */
+	struct config		**old_confs;	/* still in use */
 	size_t			  nold_confs;
 	const char		 *config_path;
 	struct api		 *api;
 	struct outset		 *outputs;
-	struct src		 *srcs;		/* the sources of conf */
+	struct src		 *srcs;		/* of conf */
 	size_t			  nsrcs;
 	size_t			  sources_running;
 	/* Reload (reload()): what is applied while the rest runs. */
 	struct src		 *retiring;	/* stopping for good */
 	size_t			  nretiring;
-	const struct source_config **pending;	/* to start when they can */
+	const struct source_config **pending;	/* to start */
 	size_t			  npending;
-	int			  next_lock_fd;	/* the new state directory, */
-	char			 *next_locked_dir; /* taken once none runs */
+	/* A new state directory, locked; taken once no old source runs. */
+	int			  next_lock_fd;
+	char			 *next_locked_dir;
 	int			  reloading;
 	int			  reload_queued;
 	char			 *reload_summary;
@@ -673,7 +674,8 @@ reload_progress(struct daemon *d)
 			if (strcmp(d->retiring[j].conf->name, sc->name) == 0)
 				break;
 		if (j < d->nretiring || d->next_lock_fd != -1) {
-			d->pending[k++] = sc;	/* its old self still runs */
+			/* its old self still runs */
+			d->pending[k++] = sc;
 			continue;
 		}
 		if ((s = source_open(d, sc)) == NULL)
@@ -772,9 +774,9 @@ rewind_lost(struct daemon *d)
 		if (d->srcs[i].done ||
 		    !outset_ticket_lost(d->outputs, source_ticket(s)))
 			continue;
-		log_warnx("source \"%s\": a replaced output did not acknowledge "
-		    "all of its events; reading them again from the last saved "
-		    "cursor", source_name(s));
+		log_warnx("source \"%s\": a replaced output did not "
+		    "acknowledge all of its events; reading them again from "
+		    "the last saved cursor", source_name(s));
 		stats_carry_source(d->stats, s);
 		source_free(s);
 		if ((s = source_open(d, d->srcs[i].conf)) == NULL) {
@@ -912,8 +914,8 @@ summary_add(struct buf *names, size_t *counts, int kind, const char *name)
 {
 	counts[kind]++;
 	if (kind != KEPT)
-		buf_printf(&names[kind], "%s%s", names[kind].len > 0 ? ", " : "",
-		    name);
+		buf_printf(&names[kind], "%s%s",
+		    names[kind].len > 0 ? ", " : "", name);
 }
 
 /* "what: N kept, N changed (a, b), N added (c), N removed" */
@@ -967,7 +969,8 @@ reload(struct daemon *d)
 	const struct source_config	*sc;
 	struct src			*keep = NULL;
 	struct buf			 why, snames[4], onames[4], line;
-	size_t				 i, j, nkeep = 0, sc_n[4], oc_n[4];
+	size_t				 i, j, nkeep = 0;
+	size_t				 sc_n[4], oc_n[4];
 	int				 lockfd = -1, restart_all;
 
 	memset(&diag, 0, sizeof(diag));
@@ -1053,9 +1056,9 @@ reload(struct daemon *d)
 		if (o != NULL) {
 			buf_reset(&why);
 			config_output_equal(ocfg, &conf->outputs[i], &why);
-			log_info("output \"%s\": settings changed (%s); the new "
-			    "one starts, the old one flushes what it holds (up "
-			    "to %d s)", output_name(o), why.data,
+			log_info("output \"%s\": settings changed (%s); the "
+			    "new one starts, the old one flushes what it holds "
+			    "(up to %d s)", output_name(o), why.data,
 			    RETIRE_MS / 1000);
 			summary_add(onames, oc_n, CHANGED, output_name(o));
 			outset_retire(d->outputs, o, 1, RETIRE_MS);

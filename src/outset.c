@@ -78,9 +78,9 @@ TAILQ_HEAD(drain_waitq, drain_wait);
 
 struct outset_ticket {
 	TAILQ_ENTRY(outset_ticket) entry;
-	struct outset	*set;		/* NULL once the set is freed */
+	struct outset	*set;		/* NULL: the set was freed */
 	size_t		 n;		/* = set->nslots */
-	uint64_t	*seq;		/* per slot: last message covered */
+	uint64_t	*seq;		/* per slot: last one covered */
 };
 TAILQ_HEAD(ticketq, outset_ticket);
 
@@ -95,8 +95,8 @@ struct outset {
 	struct ack_waitq	  acks;
 	struct drain_waitq	  drains;
 	struct ticketq		  tickets;
-	struct event		 *ev_fire;	/* waits with nothing pending */
-	struct event		 *ev_drain;	/* drains after a change */
+	struct event		 *ev_fire;	/* waits done */
+	struct event		 *ev_drain;	/* after a change */
 	struct event		 *ev_compact;	/* free closed slots */
 	size_t			  running;	/* outputs not yet shut down */
 	outset_cb		  shut_cb;
@@ -480,8 +480,8 @@ on_retired(void *arg)
 		    (unsigned long long)(last - acked));
 	else if (last > acked)
 		log_warnx("output \"%s\": the old connection did not "
-		    "acknowledge %llu messages; the sources that sent them read "
-		    "them again for the new one", output_name(o),
+		    "acknowledge %llu messages; the sources that sent them "
+		    "read them again for the new one", output_name(o),
 		    (unsigned long long)(last - acked));
 	rebuild(set);
 	if (set->retired_cb != NULL)

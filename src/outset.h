@@ -67,8 +67,8 @@ void		 outset_add(struct outset *, struct output *,
  * call the retired callback. resend: it is replaced by an output of the
  * same name, which must get what o did not acknowledge (outset.c).
  */
-void		 outset_retire(struct outset *, struct output *o, int resend,
-		    int64_t timeout_ms);
+void		 outset_retire(struct outset *, struct output *o,
+		    int resend, int64_t timeout_ms);
 
 /*
  * A ticket covers messages enqueued through it, in every output (a source

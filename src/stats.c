@@ -43,7 +43,7 @@ struct stats {
 	char			 *listen;	/* metrics_listen served */
 	struct source		**sources;
 	size_t			  nsources;
-	struct output		**outputs;	/* running, then retiring */
+	struct output		**outputs;	/* running, retiring */
 	size_t			  noutputs;
 	struct carried_source	 *csrc;
 	size_t			  ncsrc;
@@ -341,7 +341,7 @@ stats_configure(struct stats *st, const struct config *conf)
 	}
 	if (st->listen != NULL && conf->metrics_listen != NULL &&
 	    strcmp(st->listen, conf->metrics_listen) == 0)
-		return;		/* the listener and its connections stay */
+		return;	/* the listener and its connections stay */
 	if (st->http != NULL) {
 		httpd_free(st->http);
 		st->http = NULL;
@@ -445,7 +445,8 @@ stats_forget(struct stats *st, const struct config *conf)
 
 	for (i = k = 0; i < st->ncsrc; i++) {
 		for (j = 0; j < conf->nsources; j++)
-			if (strcmp(conf->sources[j].name, st->csrc[i].name) == 0)
+			if (strcmp(conf->sources[j].name,
+			    st->csrc[i].name) == 0)
 				break;
 		if (j < conf->nsources)
 			st->csrc[k++] = st->csrc[i];
@@ -455,7 +456,8 @@ stats_forget(struct stats *st, const struct config *conf)
 	st->ncsrc = k;
 	for (i = k = 0; i < st->ncout; i++) {
 		for (j = 0; j < conf->noutputs; j++)
-			if (strcmp(conf->outputs[j].name, st->cout[i].name) == 0)
+			if (strcmp(conf->outputs[j].name,
+			    st->cout[i].name) == 0)
 				break;
 		if (j < conf->noutputs)
 			st->cout[k++] = st->cout[i];

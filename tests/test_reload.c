@@ -258,7 +258,7 @@ test_check_mode(void **state)
 struct set_fixture {
 	struct event_base	*base;
 	struct output_config	 cfg[3];
-	int			 lfd;		/* output 0's listener */
+	int			 lfd;	/* output 0's listener */
 	int			 cfd;
 	int			 acked;
 	int			 retired;
@@ -294,7 +294,7 @@ local_output(struct output_config *cfg, const char *name, int *lfd)
 		assert_int_equal(listen(fd, 4), 0);
 		*lfd = fd;
 	} else
-		close(fd);	/* nothing listens there: the output is down */
+		close(fd);	/* nothing listens: the output is down */
 }
 
 static int
