@@ -76,6 +76,7 @@ struct cursor_view {
 	off_t			 size;		/* -1: no file */
 	char			*path;
 	struct buf		 err;
+	const char		*note;		/* "" or why the file differs */
 };
 
 static int64_t
@@ -199,6 +200,13 @@ cursor_view_read(const struct config *conf, const struct source_config *sc,
 	source_identity(sc, &id);
 	c = cursor_open_readonly(conf->state_directory, sc->name, &id,
 	    sc->max_tracked_ids, ids_kept_ms(sc), &v->status, &v->err);
+	v->note = "";
+	/* A start carries the cursor over (main.c): it is usable. */
+	if (v->status == CURSOR_FILTERS_CHANGED) {
+		v->status = CURSOR_OK;
+		v->note = "; the filters changed since the state file was "
+		    "written: the new ones apply from the committed end on";
+	}
 	if (c != NULL) {
 		v->end = cursor_end(c);
 		v->since = cursor_since(c);
@@ -776,14 +784,15 @@ chk_cursor(const struct config *conf, const struct source_config *sc,
 
 	cursor_view_read(conf, sc, &v);
 	switch (v.status) {
+	case CURSOR_FILTERS_CHANGED:	/* cursor_view_read() made it OK */
 	case CURSOR_OK:
 		if (v.end == 0)
 			printf("cursor \"%s\": OK (no window committed yet, "
-			    "%zu tracked ids)\n", sc->name, v.ids);
+			    "%zu tracked ids%s)\n", sc->name, v.ids, v.note);
 		else
 			printf("cursor \"%s\": OK (end %s, %s, %zu tracked "
-			    "ids)\n", sc->name, ISO(v.end), LAG(v.end, now),
-			    v.ids);
+			    "ids%s)\n", sc->name, ISO(v.end), LAG(v.end, now),
+			    v.ids, v.note);
 		break;
 	case CURSOR_NEW:
 		printf("cursor \"%s\": OK (no state file yet: the first start "
@@ -949,16 +958,17 @@ admin_state(const struct config *conf)
 			snprintf(since, sizeof(since), ", read since %s",
 			    ISO(v.since));
 		switch (v.status) {
+		case CURSOR_FILTERS_CHANGED:	/* made OK by cursor_view_read() */
 		case CURSOR_OK:
 			if (v.end == 0)
 				printf("source \"%s\": no window committed "
-				    "yet, %zu tracked ids%s%s\n", sc->name,
-				    v.ids, since, size);
+				    "yet, %zu tracked ids%s%s%s\n", sc->name,
+				    v.ids, since, size, v.note);
 			else
 				printf("source \"%s\": committed end %s (%s), "
-				    "%zu tracked ids%s%s\n", sc->name,
+				    "%zu tracked ids%s%s%s\n", sc->name,
 				    ISO(v.end), LAG(v.end, now), v.ids, since,
-				    size);
+				    size, v.note);
 			break;
 		case CURSOR_NEW:
 			printf("source \"%s\": no state file yet (%s): the "

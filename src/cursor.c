@@ -45,6 +45,7 @@ struct cursor {
 	int64_t		 end;
 	int64_t		 since;		/* begin of the first window, or 0 */
 	int		 after_corruption;
+	int		 readonly;	/* no commit (read-only open) */
 	struct idset	*ids;
 	size_t		 over_max;	/* dropped by max_ids at the last prune */
 	int64_t		 oldest_kept;	/* ... the oldest key kept then */
@@ -594,9 +595,8 @@ move_aside(struct cursor *c, const char *why, struct buf *err)
 	return 0;
 }
 
-/* readonly: never write, move or create anything (cursor_open_readonly()). */
 static struct cursor *
-cursor_load(const char *statedir, const char *name,
+open_state(const char *statedir, const char *name,
     const struct cursor_identity *ident, size_t max_ids, int64_t lookback_ms,
     int readonly, enum cursor_open_status *status, struct buf *err)
 {
@@ -607,12 +607,13 @@ cursor_load(const char *statedir, const char *name,
 	const char	*parse_end = NULL, *rwhy;
 	size_t		 nids = 0, idbytes = 0;
 	int64_t		 t;
-	int		 streamed = 0;
+	int		 streamed = 0, filters_changed = 0;
 
 	buf_init(&data);
 	buf_init(&why);
 	buf_init(&diff);
 	c = cursor_new(statedir, name, ident, max_ids, lookback_ms);
+	c->readonly = readonly;
 	*status = CURSOR_ERROR;
 	if (read_file(c->path, &data, &rwhy) == -1) {
 		if (errno == ENOENT) {
@@ -647,8 +648,9 @@ cursor_load(const char *statedir, const char *name,
 	buf_free(&data);
 	if (why.len > 0 && readonly) {
 		buf_printf(err, "%s is corrupt (%s)", c->path, why.data);
+		c->after_corruption = 1;
 		*status = CURSOR_RECOVERED;
-		goto fail;
+		goto done;
 	}
 	if (why.len > 0) {
 		if (move_aside(c, why.data, err) == -1)
@@ -666,13 +668,18 @@ cursor_load(const char *statedir, const char *name,
 	    c->category);
 	compare_field(&diff, "enterprise_project_id",
 	    json_str(root, "enterprise_project_id"), c->enterprise_project_id);
+	filters_changed = diff.len == 0 && strcmp(json_str(root,
+	    "filters_hash"), c->filters_hash) != 0;
 	compare_field(&diff, "filters_hash", json_str(root, "filters_hash"),
 	    c->filters_hash);
-	if (diff.len > 0) {
+	if (diff.len > 0 && !filters_changed) {
 		buf_printf(err, "%s: %s", c->path, diff.data);
 		*status = CURSOR_MISMATCH;
 		goto fail;
 	}
+	/* The cursor carries over; the next save writes the new hash. */
+	if (filters_changed)
+		buf_printf(err, "%s: %s", c->path, diff.data);
 
 	json_int(cJSON_GetObjectItemCaseSensitive(root, "end"), 0, &c->end);
 	if (json_int(cJSON_GetObjectItemCaseSensitive(root, "since"), 0,
@@ -688,7 +695,7 @@ cursor_load(const char *statedir, const char *name,
 		}
 	}
 	cursor_prune(c);
-	*status = CURSOR_OK;
+	*status = filters_changed ? CURSOR_FILTERS_CHANGED : CURSOR_OK;
 done:
 	cJSON_Delete(root);
 	buf_free(&data);
@@ -713,7 +720,7 @@ cursor_open(const char *statedir, const char *name,
     const struct cursor_identity *ident, size_t max_ids, int64_t lookback_ms,
     enum cursor_open_status *status, struct buf *err)
 {
-	return cursor_load(statedir, name, ident, max_ids, lookback_ms, 0,
+	return open_state(statedir, name, ident, max_ids, lookback_ms, 0,
 	    status, err);
 }
 
@@ -722,7 +729,7 @@ cursor_open_readonly(const char *statedir, const char *name,
     const struct cursor_identity *ident, size_t max_ids, int64_t lookback_ms,
     enum cursor_open_status *status, struct buf *err)
 {
-	return cursor_load(statedir, name, ident, max_ids, lookback_ms, 1,
+	return open_state(statedir, name, ident, max_ids, lookback_ms, 1,
 	    status, err);
 }
 
@@ -807,6 +814,10 @@ cursor_commit(struct cursor *c, int64_t new_end, struct buf *err)
 	const char	*what = "write";
 	int		 fd = -1, dfd = -1, saved;
 
+	if (c->readonly) {
+		buf_printf(err, "%s: opened read-only", c->path);
+		return -1;
+	}
 	if (new_end < 0) {
 		buf_printf(err, "%s: cannot commit end %lld", c->path,
 		    (long long)new_end);

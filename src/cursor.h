@@ -47,6 +47,7 @@ enum cursor_open_status {
 	CURSOR_RECOVERED,	/* corrupt file moved aside */
 	CURSOR_MISMATCH,	/* the file belongs to another identity */
 	CURSOR_ERROR,		/* I/O error */
+	CURSOR_FILTERS_CHANGED,	/* as CURSOR_OK but for the filters */
 };
 
 /*
@@ -59,6 +60,10 @@ enum cursor_open_status {
  *   "PATH: project_id is \"X\" in the state file, \"Y\" in the config"
  *   (several differences separated by "; "); the file is left untouched.
  * CURSOR_ERROR: an I/O error, *err says which. Both return NULL.
+ * CURSOR_FILTERS_CHANGED: the file matches but for filters_hash: the
+ * cursor is returned as with CURSOR_OK (end and ids carried over: the new
+ * filters apply from the committed end on) and holds the new hash, which
+ * the next commit writes; *err says what differs, as for a mismatch.
  * lookback_ms is how long ids are kept: the source's lookback plus its
  * late sweep's range. Ids whose prune key is older than end - lookback_ms
  * and beyond max_ids are dropped at load. "since" (optional; 0 when
@@ -69,15 +74,15 @@ struct cursor	*cursor_open(const char *statedir, const char *name,
 		    int64_t lookback_ms, enum cursor_open_status *,
 		    struct buf *err);
 /*
- * The same for the command-line tools (--check, --state), which may run
- * beside the daemon: nothing is ever written, moved or created. A corrupt
- * file stays where it is: NULL, CURSOR_RECOVERED and *err
- * "PATH is corrupt (REASON)". Never commit a cursor opened so.
+ * The same, changing nothing on disk (-n, --check, --state, which may run
+ * beside the daemon): a corrupt file is left where it is, CURSOR_RECOVERED
+ * with *err "PATH is corrupt (REASON)"; cursor_commit() refuses this
+ * cursor.
  */
-struct cursor	*cursor_open_readonly(const char *statedir, const char *name,
-		    const struct cursor_identity *, size_t max_ids,
-		    int64_t lookback_ms, enum cursor_open_status *,
-		    struct buf *err);
+struct cursor	*cursor_open_readonly(const char *statedir,
+		    const char *name, const struct cursor_identity *,
+		    size_t max_ids, int64_t lookback_ms,
+		    enum cursor_open_status *, struct buf *err);
 void		 cursor_free(struct cursor *);
 /* 0 if never committed. */
 int64_t		 cursor_end(const struct cursor *);

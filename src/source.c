@@ -227,6 +227,12 @@ source_failures(const struct source *s, const char **last)
 	return s->live.attempt;
 }
 
+const struct outset_ticket *
+source_ticket(const struct source *s)
+{
+	return s->ticket;
+}
+
 void
 source_get_stats(const struct source *s, struct source_stats *st)
 {

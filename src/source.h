@@ -14,6 +14,7 @@ struct event_base;
 struct api;
 struct cursor;
 struct outset;
+struct outset_ticket;
 struct source;
 struct source_config;
 
@@ -101,5 +102,10 @@ const char	*source_gap(const struct source *);
 const char	*source_failure(const struct source *);
 /* API calls that failed in a row (0 after a success) and the last error. */
 int		 source_failures(const struct source *, const char **last);
+/*
+ * What this source handed the outputs and has not committed (a reload asks
+ * outset_ticket_lost() whether a replaced output left some of it unsent).
+ */
+const struct outset_ticket *source_ticket(const struct source *);
 
 #endif
