@@ -1470,8 +1470,10 @@ main(int argc, char *argv[])
 	buf_free(&err);
 	admin.verbose = d.verbose;
 
-	/* --once is an interactive job: it always stays in the foreground. */
-	if (d.once)
+	/* --once is an interactive job and the tools always run in the
+	 * foreground (--replay may send to stdout): stdout is a terminal or a
+	 * pipe there. */
+	if (d.once || admin.mode != ADMIN_NONE)
 		foreground = 1;
 	d.foreground = foreground;
 	memset(&diag, 0, sizeof(diag));
