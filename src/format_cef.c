@@ -273,7 +273,7 @@ marker:
 /* With orig > 0 (truncated): the marker, and the values recorded in fit. */
 static void
 build(struct buf *b, const struct hss_event *ev,
-    const struct format_ctx *ctx, enum cef_mode mode, size_t orig,
+    const struct format_ctx *ctx, int mode, size_t orig,
     struct format_fit *fit)
 {
 	struct format_pair	 p[CEF_NPAIRS];
@@ -299,32 +299,17 @@ build(struct buf *b, const struct hss_event *ev,
 	    FIT_BS, fit);
 }
 
+/* The shapes, in the order of enum cef_mode (CEF_MIN: under 480 bytes whatever the event). */
+static const enum format_fit_level shape_cuts[] = { FIT_CUT, FIT_ID, FIT_ID };
+
 int
 format_cef(struct buf *b, const struct hss_event *ev,
     const struct format_ctx *ctx, int *truncated)
 {
-	static const enum cef_mode	 modes[] = { CEF_FULL, CEF_IDENTITY,
-	    CEF_MIN };
-	struct format_fit		 fit;
-	size_t				 start = b->len, orig, i;
-	size_t				 max = ctx->out->max_message_size;
+	size_t	 orig;
 
-	build(b, ev, ctx, CEF_FULL, 0, NULL);
-	if (max == 0 || b->len - start <= max)
-		return 0;
-	*truncated = 1;
-	orig = b->len - start;
-	format_fit_init(&fit);
-	/* CEF_MIN: under 480 bytes whatever the event */
-	for (i = 0; i < HSS_ARRAY_LEN(modes); i++) {
-		buf_truncate(b, start);
-		format_fit_reset(&fit);
-		build(b, ev, ctx, modes[i], orig, &fit);
-		if (format_fit_apply(b, start, &fit, max,
-		    modes[i] == CEF_FULL ? FIT_CUT : FIT_ID) == 0)
-			break;
-	}
-	format_fit_free(&fit);
+	format_fit_shapes(b, ev, ctx, build, shape_cuts,
+	    HSS_ARRAY_LEN(shape_cuts), truncated, &orig);
 	return 0;
 }
 

@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "format.h"
 #include "format_util.h"
 #include "util.h"
@@ -175,4 +176,31 @@ format_fit_apply(struct buf *b, size_t msgstart, const struct format_fit *f,
 	w += b->len - r;
 	buf_truncate(b, w);
 	return 0;
+}
+
+int
+format_fit_shapes(struct buf *b, const struct hss_event *ev,
+    const struct format_ctx *ctx, format_build_fn *build,
+    const enum format_fit_level *cuts, size_t nshapes, int *truncated,
+    size_t *orig)
+{
+	struct format_fit	 fit;
+	size_t			 start = b->len, max, i;
+	int			 rc = -1;
+
+	max = ctx->out->max_message_size;
+	build(b, ev, ctx, 0, 0, NULL);
+	*orig = b->len - start;
+	if (max == 0 || *orig <= max)
+		return 0;
+	*truncated = 1;
+	format_fit_init(&fit);
+	for (i = 0; i < nshapes && rc == -1; i++) {
+		buf_truncate(b, start);
+		format_fit_reset(&fit);
+		build(b, ev, ctx, (int)i, *orig, &fit);
+		rc = format_fit_apply(b, start, &fit, max, cuts[i]);
+	}
+	format_fit_free(&fit);
+	return rc;
 }

@@ -46,7 +46,7 @@ enum json_mode {
 /* With orig > 0 (truncated): the marker, and the values recorded in fit. */
 static void
 build(struct buf *b, const struct hss_event *ev,
-    const struct format_ctx *ctx, enum json_mode mode, size_t orig,
+    const struct format_ctx *ctx, int mode, size_t orig,
     struct format_fit *fit)
 {
 	char	 num[48];
@@ -74,31 +74,17 @@ build(struct buf *b, const struct hss_event *ev,
 	buf_addc(b, '}');
 }
 
+/* The shapes, in the order of enum json_mode. */
+static const enum format_fit_level shape_cuts[] = { FIT_CUT, FIT_ID, FIT_ID };
+
 int
 format_json(struct buf *b, const struct hss_event *ev,
     const struct format_ctx *ctx, int *truncated)
 {
-	static const enum json_mode	 modes[] = { JSON_FULL, JSON_IDENTITY,
-	    JSON_MIN };
-	struct format_fit		 fit;
-	size_t				 start = b->len, orig, i;
-	size_t				 max = ctx->out->max_message_size;
+	size_t	 orig;
 
-	build(b, ev, ctx, JSON_FULL, 0, NULL);
-	if (max == 0 || b->len - start <= max)
-		return 0;
-	*truncated = 1;
-	orig = b->len - start;
-	format_fit_init(&fit);
-	for (i = 0; i < HSS_ARRAY_LEN(modes); i++) {
-		buf_truncate(b, start);
-		format_fit_reset(&fit);
-		build(b, ev, ctx, modes[i], orig, &fit);
-		if (format_fit_apply(b, start, &fit, max,
-		    modes[i] == JSON_FULL ? FIT_CUT : FIT_ID) == 0)
-			break;
-	}
-	format_fit_free(&fit);
+	format_fit_shapes(b, ev, ctx, build, shape_cuts,
+	    HSS_ARRAY_LEN(shape_cuts), truncated, &orig);
 	return 0;
 }
 

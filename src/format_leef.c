@@ -191,7 +191,7 @@ marker:
 /* With orig > 0 (truncated): the marker, and the values recorded in fit. */
 static void
 build(struct buf *b, const struct hss_event *ev,
-    const struct format_ctx *ctx, enum leef_mode mode, size_t orig,
+    const struct format_ctx *ctx, int mode, size_t orig,
     struct format_fit *fit)
 {
 	struct format_pair	 p[LEEF_NPAIRS];
@@ -219,32 +219,17 @@ build(struct buf *b, const struct hss_event *ev,
 	    map, FIT_RAW, fit);
 }
 
+/* The shapes, in the order of enum leef_mode (LEEF_MIN: under 480 bytes whatever the event). */
+static const enum format_fit_level shape_cuts[] = { FIT_CUT, FIT_ID, FIT_ID };
+
 int
 format_leef(struct buf *b, const struct hss_event *ev,
     const struct format_ctx *ctx, int *truncated)
 {
-	static const enum leef_mode	 modes[] = { LEEF_FULL,
-	    LEEF_IDENTITY, LEEF_MIN };
-	struct format_fit		 fit;
-	size_t				 start = b->len, orig, i;
-	size_t				 max = ctx->out->max_message_size;
+	size_t	 orig;
 
-	build(b, ev, ctx, LEEF_FULL, 0, NULL);
-	if (max == 0 || b->len - start <= max)
-		return 0;
-	*truncated = 1;
-	orig = b->len - start;
-	format_fit_init(&fit);
-	/* LEEF_MIN: under 480 bytes whatever the event */
-	for (i = 0; i < HSS_ARRAY_LEN(modes); i++) {
-		buf_truncate(b, start);
-		format_fit_reset(&fit);
-		build(b, ev, ctx, modes[i], orig, &fit);
-		if (format_fit_apply(b, start, &fit, max,
-		    modes[i] == LEEF_FULL ? FIT_CUT : FIT_ID) == 0)
-			break;
-	}
-	format_fit_free(&fit);
+	format_fit_shapes(b, ev, ctx, build, shape_cuts,
+	    HSS_ARRAY_LEN(shape_cuts), truncated, &orig);
 	return 0;
 }
 

@@ -153,7 +153,7 @@ sd_marker(struct buf *b, size_t orig)
  */
 static void
 build(struct buf *b, const struct hss_event *ev, const struct format_ctx *ctx,
-    enum msg_mode mode, size_t orig, struct format_fit *fit)
+    int mode, size_t orig, struct format_fit *fit)
 {
 	const char *const	*map = value_map(ctx);
 	char			 tmp[32];
@@ -204,31 +204,21 @@ build(struct buf *b, const struct hss_event *ev, const struct format_ctx *ctx,
 	    orig);
 }
 
+/* The shapes, in the order of enum msg_mode: MSG keeps valid JSON. */
+static const enum format_fit_level shape_cuts[] = { FIT_CUT, FIT_CUT,
+    FIT_ID };
+
 int
 format_rfc5424(struct buf *b, const struct hss_event *ev,
     const struct format_ctx *ctx, int *truncated)
 {
-	static const enum msg_mode	 modes[] = { MSG_FULL, MSG_STUB,
-	    MSG_NONE };
-	struct format_fit		 fit;
-	size_t				 start = b->len, orig, i;
-	size_t				 max = ctx->out->max_message_size;
-	char				 tmp[32];
+	size_t	 start = b->len, orig;
+	size_t	 max = ctx->out->max_message_size;
+	char	 tmp[32];
 
-	build(b, ev, ctx, MSG_FULL, 0, NULL);
-	if (max == 0 || b->len - start <= max)
+	if (format_fit_shapes(b, ev, ctx, build, shape_cuts,
+	    HSS_ARRAY_LEN(shape_cuts), truncated, &orig) == 0)
 		return 0;
-	*truncated = 1;
-	orig = b->len - start;
-	format_fit_init(&fit);
-	for (i = 0; i < HSS_ARRAY_LEN(modes); i++) {
-		buf_truncate(b, start);
-		format_fit_reset(&fit);
-		build(b, ev, ctx, modes[i], orig, &fit);
-		if (format_fit_apply(b, start, &fit, max,
-		    modes[i] == MSG_NONE ? FIT_ID : FIT_CUT) == 0)
-			goto done;
-	}
 	/* The header and the marker: under 460 bytes, max is at least 480. */
 	buf_truncate(b, start);
 	format_syslog_header(b, ctx, format_syslog_severity(ev->severity),
@@ -244,8 +234,6 @@ format_rfc5424(struct buf *b, const struct hss_event *ev,
 		    format_event_class(ev, tmp, sizeof(tmp)));
 		buf_adds(b, " -");
 	}
-done:
-	format_fit_free(&fit);
 	return 0;
 }
 

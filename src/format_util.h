@@ -91,6 +91,21 @@ void	format_fit_add(struct format_fit *, size_t start, size_t end,
  */
 int	format_fit_apply(struct buf *, size_t msgstart,
 	    const struct format_fit *, size_t max, enum format_fit_level);
+/*
+ * What every format does with an event: build shape 0 (the whole message;
+ * fit NULL, orig 0); when it is longer than max_message_size, set
+ * *truncated and build each shape in turn again with its values recorded
+ * (orig: the whole message's size, for the markers) and cut up to
+ * cuts[shape], until one fits. Returns 0 when the message in b fits, -1
+ * when no shape does (b holds the last shape, uncut; *orig is set).
+ */
+typedef void format_build_fn(struct buf *, const struct hss_event *,
+	    const struct format_ctx *, int shape, size_t orig,
+	    struct format_fit *);
+int	format_fit_shapes(struct buf *, const struct hss_event *,
+	    const struct format_ctx *, format_build_fn *,
+	    const enum format_fit_level *cuts, size_t nshapes, int *truncated,
+	    size_t *orig);
 
 /* Whether a top-level member of an event is part of its identity (never
  * cut while anything else can be): event_id, occur_time, event_type,
