@@ -70,30 +70,7 @@ def start_rsyslog_stock(tmpdir, relp_port):
             'module(load="imtcp")',
             'module(load="mmpstrucdata")',
             'module(load="mmnormalize")',
-            'template(name="j" type="list") {',
-            ' constant(value="{\\"app\\":\\"")',
-            ' property(name="app-name" format="json")',
-            ' constant(value="\\",\\"rawmsg\\":\\"")',
-            ' property(name="rawmsg" format="json")',
-            ' constant(value="\\",\\"msg\\":\\"")',
-            ' property(name="msg" format="json")',
-            ' constant(value="\\",\\"all\\":")',
-            ' property(name="$!all-json")',
-            ' constant(value="}\\n")',
-            '}',
-            'ruleset(name="r") {',
-            ' action(type="mmpstrucdata" sd_name.lowercase="off")',
-            ' if ($msg startswith "CEF:") then {',
-            '  set $.hdr = re_extract($msg, %s, 0, 1, "");'
-            % D._rs_str(D._CEF_RE),
-            '  set $.ext = re_extract($msg, %s, 0, 4, "");'
-            % D._rs_str(D._CEF_RE),
-            '  set $.cefmsg = $.hdr & " " & $.ext;',
-            '  action(type="mmnormalize" rulebase="%s" variable="$.cefmsg")'
-            % os.path.join(d, "cef.rb"),
-            ' }',
-            ' action(type="omfile" file="%s" template="j")' % out,
-            '}',
+        ] + D.rsyslog_parsed_rules(os.path.join(d, "cef.rb"), out) + [
             'input(type="imtcp" port="%d" address="127.0.0.1" ruleset="r")'
             % p,
         ]

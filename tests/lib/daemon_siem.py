@@ -46,6 +46,38 @@ def _rs_str(s):
         "$", "\\$") + '"'
 
 
+def rsyslog_parsed_rules(rb, out):
+    """The rsyslog template and ruleset "r" of start_rsyslog_parsed: one
+    JSON line per message in out (app, rawmsg, msg and the structured data
+    or, for CEF, the extension parsed with the rulebase rb)."""
+    return [
+        'template(name="j" type="list") {',
+        ' constant(value="{\\"app\\":\\"")',
+        ' property(name="app-name" format="json")',
+        ' constant(value="\\",\\"rawmsg\\":\\"")',
+        ' property(name="rawmsg" format="json")',
+        ' constant(value="\\",\\"msg\\":\\"")',
+        ' property(name="msg" format="json")',
+        ' constant(value="\\",\\"all\\":")',
+        ' property(name="$!all-json")',
+        ' constant(value="}\\n")',
+        '}',
+        'ruleset(name="r") {',
+        ' action(type="mmpstrucdata" sd_name.lowercase="off")',
+        ' if ($msg startswith "CEF:") then {',
+        '  set $.hdr = re_extract($msg, %s, 0, 1, "");'
+        % _rs_str(_CEF_RE),
+        '  set $.ext = re_extract($msg, %s, 0, 4, "");'
+        % _rs_str(_CEF_RE),
+        '  set $.cefmsg = $.hdr & " " & $.ext;',
+        '  action(type="mmnormalize" rulebase="%s" variable="$.cefmsg")'
+        % rb,
+        ' }',
+        ' action(type="omfile" file="%s" template="j")' % out,
+        '}',
+    ]
+
+
 def start_rsyslog_parsed(tmpdir, mode="tcp", certs=None, server="server",
                          permitted_peer="client.test", port=None):
     """rsyslogd writing one JSON object per message to .outfile:
@@ -78,30 +110,7 @@ def start_rsyslog_parsed(tmpdir, mode="tcp", certs=None, server="server",
             "module(%s)" % " ".join(m),
             'module(load="mmpstrucdata")',
             'module(load="mmnormalize")',
-            'template(name="j" type="list") {',
-            ' constant(value="{\\"app\\":\\"")',
-            ' property(name="app-name" format="json")',
-            ' constant(value="\\",\\"rawmsg\\":\\"")',
-            ' property(name="rawmsg" format="json")',
-            ' constant(value="\\",\\"msg\\":\\"")',
-            ' property(name="msg" format="json")',
-            ' constant(value="\\",\\"all\\":")',
-            ' property(name="$!all-json")',
-            ' constant(value="}\\n")',
-            '}',
-            'ruleset(name="r") {',
-            ' action(type="mmpstrucdata" sd_name.lowercase="off")',
-            ' if ($msg startswith "CEF:") then {',
-            '  set $.hdr = re_extract($msg, %s, 0, 1, "");'
-            % _rs_str(_CEF_RE),
-            '  set $.ext = re_extract($msg, %s, 0, 4, "");'
-            % _rs_str(_CEF_RE),
-            '  set $.cefmsg = $.hdr & " " & $.ext;',
-            '  action(type="mmnormalize" rulebase="%s" variable="$.cefmsg")'
-            % rb,
-            ' }',
-            ' action(type="omfile" file="%s" template="j")' % out,
-            '}',
+        ] + rsyslog_parsed_rules(rb, out) + [
             'input(type="imtcp" port="%d" address="127.0.0.1" ruleset="r")'
             % p,
         ]
