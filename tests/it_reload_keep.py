@@ -30,7 +30,7 @@ def test(h):
         H.wait_for(lambda: L.counters(L.metrics(mport)).get(
             ("hss_forwarder_source_committed_total", 'source="src1"')) == 40,
             30, "40 events committed")
-        before = L.counters(L.metrics(mport))
+        before = L.settled(h, mport)
         calls = len(L.sim_requests(h))
         assert calls > 0
 

@@ -9,6 +9,7 @@ import os
 import re
 import socket
 import threading
+import time
 
 import harness as H
 
@@ -127,6 +128,25 @@ def counters(text):
         if m:
             out[(m.group(1), m.group(2))] = float(m.group(3))
     return out
+
+
+def settled(h, port, quiet=1.5, timeout=30):
+    """The *_total counters once the daemon is idle: two snapshots of the
+    counters and of the simulator's request count `quiet` seconds apart are
+    equal. A source that has just committed its events may still read the
+    last milliseconds up to now in a second window; comparing counters
+    across a reload is only meaningful after that."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while True:
+        snap = (counters(metrics(port)), len(sim_requests(h)))
+        if snap == last:
+            return snap[0]
+        if time.monotonic() > deadline:
+            raise AssertionError("the daemon did not go idle in %ss: %r"
+                                 % (timeout, snap))
+        last = snap
+        time.sleep(quiet)
 
 
 def sim_requests(h):
