@@ -14,6 +14,8 @@
 
 #define HSS_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
+/* Report an allocation of size bytes that failed, and abort. */
+void	 xoom(size_t) __attribute__((noreturn));
 void	*xmalloc(size_t);
 void	*xcalloc(size_t, size_t);
 void	*xreallocarray(void *, size_t, size_t);
@@ -47,6 +49,9 @@ void	 buf_adds(struct buf *, const char *);
 void	 buf_printf(struct buf *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 void	 buf_truncate(struct buf *, size_t);
+/* Decimal, as printf's %lld / %llu would write it, without printf. */
+void	 buf_add_int(struct buf *, int64_t);
+void	 buf_add_uint(struct buf *, uint64_t);
 
 /*
  * Parse a whole decimal integer in [min, max]. Returns 0 and sets *out, or
