@@ -290,30 +290,6 @@ buf_reserve(struct buf *b, size_t more)
 	b->cap = cap;
 }
 
-void
-buf_add(struct buf *b, const void *p, size_t n)
-{
-	buf_reserve(b, n);
-	if (n != 0)
-		memcpy(b->data + b->len, p, n);
-	b->len += n;
-	b->data[b->len] = '\0';
-}
-
-void
-buf_addc(struct buf *b, char c)
-{
-	buf_reserve(b, 1);
-	b->data[b->len++] = c;
-	b->data[b->len] = '\0';
-}
-
-void
-buf_adds(struct buf *b, const char *s)
-{
-	buf_add(b, s, strlen(s));
-}
-
 /* Formats once into the spare room; only a longer result formats again. */
 void
 buf_printf(struct buf *b, const char *fmt, ...)
