@@ -80,7 +80,7 @@ struct arena_chunk {
 	struct arena_chunk	*live_next;	/* chunks in use, any page */
 	struct event_arena	*owner;
 	size_t			 size;		/* of the mapping */
-	size_t			 used;		/* header included */
+	size_t			 used;		/* header included; see cur */
 };
 
 /*
@@ -90,7 +90,8 @@ struct arena_chunk {
  * cJSON_Delete() as any other, which frees such members and skips the rest.
  */
 struct event_arena {
-	struct arena_chunk	*chunks;
+	struct arena_chunk	*chunks;	/* the newest is being filled */
+	char			*cur, *end;	/* its free room */
 	size_t			 hint;		/* first chunk size wanted */
 	size_t			 refs;		/* the page and its events */
 	int			 mixed;
@@ -171,12 +172,41 @@ chunk_release(struct arena_chunk *c)
 	}
 }
 
+/* A new chunk for an allocation of size (need with its padding). */
+static void *
+arena_grow(struct event_arena *a, size_t size, size_t need)
+{
+	struct arena_chunk	*c = a->chunks;
+	size_t			 want, min;
+	char			*p;
+
+	if (size > SIZE_MAX / 4)
+		return NULL;
+	/* a first chunk of half the hint is enough for most pages */
+	want = c == NULL ? a->hint : 2 * c->size;
+	min = c == NULL ? a->hint / 2 : want;
+	if (want < need + CHUNK_HDR)
+		want = need + CHUNK_HDR;
+	if (min < need + CHUNK_HDR)
+		min = need + CHUNK_HDR;
+	if (c != NULL)
+		c->used = (size_t)(a->cur - (char *)c);
+	c = chunk_map(min, want);
+	c->next = a->chunks;
+	a->chunks = c;
+	p = (char *)c + c->used;
+	a->cur = p + need;
+	a->end = (char *)c + c->size;
+	ASAN_UNPOISON_MEMORY_REGION(p, size);
+	return p;
+}
+
 static void *
 arena_malloc(size_t size)
 {
 	struct event_arena	*a = arena_filling;
 	struct arena_chunk	*c;
-	size_t			 need, want, min;
+	size_t			 need;
 	char			*p;
 
 	if (a == NULL) {
@@ -184,24 +214,12 @@ arena_malloc(size_t size)
 			c->owner->mixed = 1;
 		return malloc(size);
 	}
-	if (size > SIZE_MAX / 2)
-		return NULL;
 	need = (size + ARENA_REDZONE + ARENA_ALIGN - 1) &
 	    ~(size_t)(ARENA_ALIGN - 1);
-	if ((c = a->chunks) == NULL || c->size - c->used < need) {
-		/* a first chunk of half the hint is enough for most pages */
-		want = c == NULL ? a->hint : 2 * c->size;
-		min = c == NULL ? a->hint / 2 : want;
-		if (want < need + CHUNK_HDR)
-			want = need + CHUNK_HDR;
-		if (min < need + CHUNK_HDR)
-			min = need + CHUNK_HDR;
-		c = chunk_map(min, want);
-		c->next = a->chunks;
-		a->chunks = c;
-	}
-	p = (char *)c + c->used;
-	c->used += need;
+	if (need < size || need > (size_t)(a->end - a->cur))
+		return arena_grow(a, size, need);
+	p = a->cur;
+	a->cur += need;
 	ASAN_UNPOISON_MEMORY_REGION(p, size);
 	return p;
 }
@@ -245,6 +263,8 @@ arena_unref(struct event_arena *a)
 		return;
 	if (arena_filling == a)
 		arena_filling = NULL;
+	if (a->chunks != NULL)
+		a->chunks->used = (size_t)(a->cur - (char *)a->chunks);
 	for (c = a->chunks; c != NULL; c = next) {
 		next = c->next;
 		chunk_release(c);
