@@ -71,7 +71,7 @@
 
 #define ARENA_ALIGN	8		/* cJSON stores pointers and doubles */
 #define ARENA_MIN	(2 * 1024 * 1024)	/* bytes of a chunk, at least */
-#define ARENA_PER_BYTE	8		/* first chunk: this many per body byte */
+#define ARENA_PER_BYTE	8		/* first chunk: bytes per body byte */
 #define ARENA_SPARE_MAX	(256 * 1024 * 1024)	/* larger is unmapped */
 
 /* One mapping; the arena's chunks are a list, the newest first. */
