@@ -180,7 +180,7 @@ class Formatter:
             fhash = proc.get("process_hash") or \
                 proc.get("process_file_hash")
         pip, pub = ev.get("private_ip"), ev.get("public_ip")
-        for k, v in (
+        for k, v, *label in (
                 ("cat", ev.get("event_type")),
                 ("act", ev.get("handle_status")),
                 ("cnt", ev.get("event_count")),
@@ -202,20 +202,20 @@ class Formatter:
                 ("fname", fpath.rsplit("/", 1)[-1] if fpath else None),
                 ("filePath", fpath), ("fileHash", fhash),
                 ("fsize", fil.get("file_size")),
-                ("cs1Label", "attackPhase"), ("cs1", ev.get("attack_phase")),
-                ("cs2Label", "attackTag"), ("cs2", ev.get("attack_tag")),
-                ("cs3Label", "eventClassId"),
-                ("cs3", ev.get("event_class_id")),
-                ("cs4Label", "handleMethod"),
-                ("cs4", ev.get("handle_method")),
-                ("cs5Label", "projectId"), ("cs5", self.a.project),
-                ("cs6Label", "region"), ("cs6", self.a.region),
-                ("cn1Label", "handleTime"), ("cn1", ev.get("handle_time")),
-                ("cn2Label", "processUid"), ("cn2", proc.get("process_uid")),
-                ("cn3Label", "sequenceId"), ("cn3", self.seq),
-                ("flexString1Label", "processCmdline"),
-                ("flexString1", (proc.get("process_cmdline") or "")[:1023])):
+                ("cs1", ev.get("attack_phase"), "attackPhase"),
+                ("cs2", ev.get("attack_tag"), "attackTag"),
+                ("cs3", ev.get("event_class_id"), "eventClassId"),
+                ("cs4", ev.get("handle_method"), "handleMethod"),
+                ("cs5", self.a.project, "projectId"),
+                ("cs6", self.a.region, "region"),
+                ("cn1", ev.get("handle_time"), "handleTime"),
+                ("cn2", proc.get("process_uid"), "processUid"),
+                ("cn3", self.seq, "sequenceId"),
+                ("flexString1", (proc.get("process_cmdline") or "")[:1023],
+                 "processCmdline")):
             if v is not None and v != "":
+                if label:
+                    ext.append((k + "Label", label[0]))
                 ext.append((k, v))
         return "%s - CEF:0|Huawei|HSS|v5|%s|%s|%d|%s" % (
             self._header(ev), cls.translate(CEF_HDR)[:1023],
