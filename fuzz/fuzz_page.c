@@ -4,6 +4,11 @@
  * settings. Checks the formatters' guarantees (format.h): valid UTF-8, no
  * raw CR or LF where the format or framing forbids them, the size limit,
  * and JSON that parses.
+ *
+ * The page is read as the daemon reads it, an event at a time
+ * (event_page_open/next), and also as one tree (event_page_parse_whole):
+ * both must agree, event for event and rejection for rejection, and fail
+ * together.
  */
 #include "autoconf.h"
 
@@ -116,49 +121,101 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-int
-LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+static void
+check_formats(const struct hss_event *ev)
 {
 	static const size_t	 maxes[] = { 65536, 480 };
 	static const char	 delims[] = { '^', '\t' };
 	struct output_config	 oc;
-	struct event_page	 page;
-	struct buf		 err;
-	size_t			 i, m, k;
+	size_t			 m, k;
 
-	memset(&page, 0, sizeof(page));
-	buf_init(&err);
-	if (event_page_parse((const char *)data, size, &page, &err) != 0)
-		goto done;
 	memset(&oc, 0, sizeof(oc));
 	oc.facility = 20;
 	oc.hostname = "collector01";
 	oc.app_name = "hss-forwarder";
 	oc.sd_id = "hss@32473";
 	oc.leef_delimiter = '^';
-	for (i = 0; i < page.nevents; i++) {
-		for (m = 0; m < HSS_ARRAY_LEN(maxes); m++) {
-			oc.max_message_size = maxes[m];
-			oc.syslog_header = 0;
-			oc.format = FORMAT_RFC5424;
-			oc.framing = FRAMING_OCTET_COUNTING;
-			check_one(page.events[i], &oc);
-			oc.framing = FRAMING_LF;
-			check_one(page.events[i], &oc);
-			oc.format = FORMAT_JSON;
-			check_one(page.events[i], &oc);
-			for (k = 0; k < 2; k++) {
-				oc.syslog_header = (int)k;
-				oc.format = FORMAT_CEF;
-				check_one(page.events[i], &oc);
-				oc.format = FORMAT_LEEF;
-				oc.leef_delimiter = delims[k];
-				check_one(page.events[i], &oc);
-			}
+	for (m = 0; m < HSS_ARRAY_LEN(maxes); m++) {
+		oc.max_message_size = maxes[m];
+		oc.syslog_header = 0;
+		oc.format = FORMAT_RFC5424;
+		oc.framing = FRAMING_OCTET_COUNTING;
+		check_one(ev, &oc);
+		oc.framing = FRAMING_LF;
+		check_one(ev, &oc);
+		oc.format = FORMAT_JSON;
+		check_one(ev, &oc);
+		for (k = 0; k < 2; k++) {
+			oc.syslog_header = (int)k;
+			oc.format = FORMAT_CEF;
+			check_one(ev, &oc);
+			oc.format = FORMAT_LEEF;
+			oc.leef_delimiter = delims[k];
+			check_one(ev, &oc);
 		}
 	}
+}
+
+#define AGREE(cond, what) do {						\
+	if (!(cond)) {							\
+		fprintf(stderr, "fuzz_page: read whole and an event at "	\
+		    "a time disagree: %s (element %zu)\n", what, item);	\
+		abort();						\
+	}								\
+} while (0)
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct event_page	 whole, page;
+	struct hss_event	*ev;
+	struct buf		 err, why;
+	size_t			 item = 0, nev = 0, nerr = 0;
+	int			 rc, wrc, opened;
+
+	memset(&whole, 0, sizeof(whole));
+	memset(&page, 0, sizeof(page));
+	buf_init(&err);
+	buf_init(&why);
+	wrc = event_page_parse_whole((const char *)data, size, &whole, &err);
+	buf_reset(&err);
+	opened = event_page_open((const char *)data, size, &page, &err) == 0;
+	AGREE(opened || wrc == -1, "the open fails, the whole parses");
+	if (!opened)
+		goto done;
+	AGREE(wrc == -1 || page.total_num == whole.total_num, "total_num");
+	while ((rc = event_page_next(&page, &ev, &why)) != 0) {
+		if (rc == -1) {
+			AGREE(wrc == -1, "an element fails, the whole parses");
+			break;
+		}
+		/* when the whole fails, a later element must fail */
+		if (rc == 1) {
+			AGREE(wrc == -1 || (nev < whole.nevents &&
+			    strcmp(ev->event_id,
+			    whole.events[nev]->event_id) == 0 &&
+			    ev->occur_time == whole.events[nev]->occur_time),
+			    "an event");
+			nev++;
+			check_formats(ev);
+			hss_event_free(ev);
+		} else {
+			AGREE(rc == 2 && (wrc == -1 || (nerr < whole.nerrors &&
+			    strcmp(why.data, whole.errors[nerr]) == 0)),
+			    "a rejected element");
+			nerr++;
+		}
+		buf_reset(&why);
+		item++;
+	}
+	if (rc == 0)
+		AGREE(wrc == 0 && nev == whole.nevents &&
+		    nerr == whole.nerrors && page.nitems == item,
+		    "the counts");
 done:
+	event_page_clear(&whole);
 	event_page_clear(&page);
 	buf_free(&err);
+	buf_free(&why);
 	return 0;
 }

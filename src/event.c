@@ -272,6 +272,29 @@ arena_unref(struct event_arena *a)
 	free(a);
 }
 
+/*
+ * Reuse an arena for the next event of a page read one at a time, when no
+ * event of it is held any more (the page's is the only reference): its
+ * newest chunk, the largest, is kept, the others released.
+ */
+static void
+arena_rewind(struct event_arena *a)
+{
+	struct arena_chunk	*keep = a->chunks, *c, *next;
+
+	if (keep == NULL || a->refs != 1)
+		return;
+	for (c = keep->next; c != NULL; c = next) {
+		next = c->next;
+		chunk_release(c);
+	}
+	keep->next = NULL;
+	keep->used = CHUNK_HDR;
+	a->cur = (char *)keep + CHUNK_HDR;
+	a->end = (char *)keep + keep->size;
+	ASAN_POISON_MEMORY_REGION(a->cur, (size_t)(a->end - a->cur));
+}
+
 static int
 hexval(int c)
 {
@@ -935,6 +958,7 @@ event_page_clear(struct event_page *pg)
 		free(pg->errors[i]);
 	free(pg->events);
 	free(pg->errors);
+	free(pg->copy);
 	arena_unref(pg->arena);
 	memset(pg, 0, sizeof(*pg));
 }
@@ -998,7 +1022,7 @@ parse_text(const char *text, size_t len, struct buf *err)
 }
 
 int
-event_page_parse(const char *body, size_t len, struct event_page *pg,
+event_page_parse_whole(const char *body, size_t len, struct event_page *pg,
     struct buf *err)
 {
 	struct hss_event	*ev;
@@ -1060,6 +1084,7 @@ event_page_parse(const char *body, size_t len, struct event_page *pg,
 		goto fail;
 	}
 	n = (size_t)cJSON_GetArraySize(list);
+	pg->nitems = n;
 	pg->events = xreallocarray(NULL, n ? n : 1, sizeof(*pg->events));
 	for (item = list->child, i = 0; item != NULL; item = next, i++) {
 		next = item->next;
@@ -1086,4 +1111,327 @@ fail:
 	buf_free(&why);
 	event_page_clear(pg);
 	return -1;
+}
+
+/* -- a page read one event at a time ------------------------------------ */
+
+/* cJSON's whitespace: every byte up to the space (a NUL is refused first). */
+static const char *
+skip_ws(const char *p, const char *end)
+{
+	while (p < end && (unsigned char)*p <= ' ')
+		p++;
+	return p;
+}
+
+/*
+ * Past the string whose opening quote is at p, as cJSON ends it (the
+ * first quote not escaped by a backslash), or NULL when the text ends
+ * first. Each byte is looked at by memchr() once at most: the quote found
+ * is kept until a backslash before it moves past it.
+ */
+static const char *
+skip_string(const char *p, const char *end)
+{
+	const char	*q = NULL, *b;
+
+	for (p++;;) {
+		if (p >= end)
+			return NULL;
+		if ((q == NULL || q < p) &&
+		    (q = memchr(p, '"', (size_t)(end - p))) == NULL)
+			return NULL;
+		if ((b = memchr(p, '\\', (size_t)(q - p))) == NULL)
+			return q + 1;
+		p = b + 2;
+	}
+}
+
+/*
+ * Past the JSON value at p, opened at nesting depth: a string to its
+ * closing quote, an array or object to its closing bracket, anything else
+ * to the next comma, bracket or whitespace. NULL when the text ends first
+ * or nests deeper than EVENT_NESTING_MAX (as prepare_body() counts). It
+ * checks nothing else: cJSON parses every value later. *commas: the commas
+ * directly inside an array at p.
+ */
+static const char *
+skip_value(const char *p, const char *end, long depth, size_t *commas)
+{
+	long	 d = 0;
+
+	*commas = 0;
+	while (p < end) {
+		switch (*p) {
+		case '"':
+			if ((p = skip_string(p, end)) == NULL)
+				return NULL;
+			break;
+		case '[':
+		case '{':
+			if (depth + ++d > EVENT_NESTING_MAX)
+				return NULL;
+			p++;
+			break;
+		case ']':
+		case '}':
+			if (d == 0)
+				return p;
+			d--;
+			p++;
+			break;
+		case ',':
+			if (d == 0)
+				return p;
+			if (d == 1)
+				(*commas)++;
+			p++;
+			break;
+		default:
+			if (d == 0 && (unsigned char)*p <= ' ')
+				return p;
+			p++;
+			break;
+		}
+		if (d == 0 && (p[-1] == '"' || p[-1] == ']' || p[-1] == '}'))
+			return p;
+	}
+	return d == 0 ? p : NULL;
+}
+
+/* cJSON parses [v, ve) as one value, all of it. */
+static cJSON *
+parse_exact(const char *v, const char *ve)
+{
+	cJSON		*j;
+	const char	*e = NULL;
+
+	if ((j = cJSON_ParseWithLengthOpts(v, (size_t)(ve - v), &e, 0)) ==
+	    NULL)
+		return NULL;
+	if (e != ve) {
+		cJSON_Delete(j);
+		return NULL;
+	}
+	return j;
+}
+
+static int
+key_is(const char *k, size_t kl, const char *name)
+{
+	return kl == strlen(name) && memcmp(k, name, kl) == 0;
+}
+
+/*
+ * Set pg up to read text[0..len) an event at a time: one JSON object whose
+ * members cJSON accepts (data_list's elements are parsed as they are
+ * read), with total_num a valid count and data_list an array. 0 when the
+ * text is anything else, or anything cJSON might read differently (a
+ * member name with an escape, a byte order mark, an error body): the
+ * caller then parses it whole, which names what is wrong.
+ */
+static int
+page_scan(struct event_page *pg, const char *text, size_t len)
+{
+	const char	*p, *end = text + len, *k, *v, *ve;
+	const char	*list = NULL, *list_end = NULL, *why;
+	cJSON		*j, *tn = NULL;
+	size_t		 kl, commas, items = 0;
+	int		 rc = 0;
+
+	arena_filling = pg->arena;
+	p = skip_ws(text, end);
+	if (p == end || *p != '{')
+		goto done;
+	p = skip_ws(p + 1, end);
+	for (;;) {
+		if (p == end || *p != '"')
+			goto done;
+		k = p + 1;
+		if ((p = skip_string(p, end)) == NULL)
+			goto done;
+		kl = (size_t)(p - 1 - k);
+		if (memchr(k, '\\', kl) != NULL || key_is(k, kl, "error_code"))
+			goto done;
+		p = skip_ws(p, end);
+		if (p == end || *p != ':')
+			goto done;
+		v = skip_ws(p + 1, end);
+		if (v == end ||
+		    (ve = skip_value(v, end, 1, &commas)) == NULL || ve == v)
+			goto done;
+		if (key_is(k, kl, "data_list") && list == NULL) {
+			if (*v != '[')
+				goto done;
+			list = v;
+			list_end = ve;
+			items = skip_ws(v + 1, ve) == ve - 1 ? 0 : commas + 1;
+		} else {
+			if ((j = parse_exact(v, ve)) == NULL)
+				goto done;
+			if (key_is(k, kl, "total_num") && tn == NULL)
+				tn = j;
+			else
+				cJSON_Delete(j);
+		}
+		p = skip_ws(ve, end);
+		if (p == end)
+			goto done;
+		if (*p == '}')
+			break;
+		if (*p != ',')
+			goto done;
+		p = skip_ws(p + 1, end);
+	}
+	p++;
+	if (strspn_len(p, (size_t)(end - p), " \t\r\n") != (size_t)(end - p) ||
+	    tn == NULL || list == NULL ||
+	    json_int64(tn, 0, TOTAL_NUM_MAX, &pg->total_num, &why) == -1)
+		goto done;
+	pg->text = text;
+	pg->pos = skip_ws(list + 1, list_end);
+	pg->end = list_end;
+	pg->nitems = items;
+	rc = 1;
+done:
+	cJSON_Delete(tn);
+	arena_filling = NULL;
+	return rc;
+}
+
+int
+event_page_open(const char *body, size_t len, struct event_page *pg,
+    struct buf *err)
+{
+	const char	*text = body;
+
+	event_page_clear(pg);
+	if (strspn_len(body, len, " \t\r\n") == len) {
+		buf_adds(err, "empty body");
+		return -1;
+	}
+	if (needs_fixing(body, len)) {
+		if ((pg->copy = prepare_body(body, len, err)) == NULL)
+			return -1;
+		text = pg->copy;
+	}
+	/* a chunk of ARENA_MIN: one event at a time */
+	pg->arena = arena_new(ARENA_MIN / ARENA_PER_BYTE);
+	if (page_scan(pg, text, len))
+		return 0;
+	return event_page_parse_whole(body, len, pg, err);
+}
+
+/* event_page_next() of a page parsed whole: the errors, then the events. */
+static int
+page_next_listed(struct event_page *pg, struct hss_event **evp,
+    struct buf *why)
+{
+	size_t	 k = pg->taken;
+
+	if (k < pg->nerrors) {
+		pg->taken++;
+		buf_adds(why, pg->errors[k]);
+		return 2;
+	}
+	k -= pg->nerrors;
+	if (k < pg->nevents) {
+		pg->taken++;
+		*evp = pg->events[k];
+		pg->events[k] = NULL;
+		return 1;
+	}
+	return 0;
+}
+
+int
+event_page_next(struct event_page *pg, struct hss_event **evp,
+    struct buf *why)
+{
+	struct hss_event	*ev;
+	struct buf		 reason;
+	cJSON			*item;
+	const char		*after = NULL, *p;
+	size_t			 i = pg->item;
+
+	*evp = NULL;
+	if (pg->text == NULL)
+		return page_next_listed(pg, evp, why);
+	if (i >= pg->nitems)
+		return 0;
+	arena_rewind(pg->arena);
+	arena_filling = pg->arena;
+	item = cJSON_ParseWithLengthOpts(pg->pos, (size_t)(pg->end - pg->pos),
+	    &after, 0);
+	arena_filling = NULL;
+	if (item == NULL) {
+		p = after != NULL && after >= pg->pos && after <= pg->end ?
+		    after : pg->pos;
+		goto invalid;
+	}
+	/* then a comma, or the closing bracket after the last one */
+	p = skip_ws(after, pg->end);
+	if (p == pg->end || (i + 1 < pg->nitems ? *p != ',' :
+	    *p != ']' || p + 1 != pg->end)) {
+		cJSON_Delete(item);
+		goto invalid;
+	}
+	pg->pos = skip_ws(p + 1, pg->end);
+	pg->item++;
+	buf_init(&reason);
+	if ((ev = event_from_json(item, &reason)) == NULL) {
+		buf_printf(why, "data_list[%zu]: %s", i, reason.data);
+		buf_free(&reason);
+		return 2;
+	}
+	buf_free(&reason);
+	ev->arena = pg->arena;
+	pg->arena->refs++;
+	*evp = ev;
+	return 1;
+invalid:
+	pg->item = pg->nitems;
+	buf_printf(why, "invalid JSON at offset %zu", (size_t)(p - pg->text));
+	return -1;
+}
+
+int
+event_page_parse(const char *body, size_t len, struct event_page *pg,
+    struct buf *err)
+{
+	struct hss_event	*ev;
+	struct buf		 why;
+	size_t			 room = 0;
+	int			 rc;
+
+	if (event_page_open(body, len, pg, err) == -1)
+		return -1;
+	if (pg->text == NULL)
+		return 0;		/* parsed whole */
+	buf_init(&why);
+	while ((rc = event_page_next(pg, &ev, &why)) != 0) {
+		if (rc == -1) {
+			/* the whole tree names what is wrong, as it would */
+			buf_free(&why);
+			return event_page_parse_whole(body, len, pg, err);
+		}
+		if (rc == 1) {
+			/* nitems counts commas: a hostile page may lie */
+			if (pg->nevents == room) {
+				room = room ? 2 * room : 64;
+				pg->events = xreallocarray(pg->events, room,
+				    sizeof(*pg->events));
+			}
+			pg->events[pg->nevents++] = ev;
+		} else {
+			pg->errors = xreallocarray(pg->errors, pg->nerrors + 1,
+			    sizeof(*pg->errors));
+			pg->errors[pg->nerrors++] = xstrdup(why.data);
+		}
+		buf_reset(&why);
+	}
+	buf_free(&why);
+	pg->text = NULL;
+	pg->pos = pg->end = NULL;
+	return 0;
 }

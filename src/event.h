@@ -90,11 +90,19 @@ struct hss_event {
 
 struct event_page {
 	int64_t			  total_num;
+	size_t			  nitems;	/* elements of data_list */
+	/* event_page_parse(): every element, read */
 	struct hss_event	**events;	/* the valid ones, page order */
 	size_t			  nevents;
 	size_t			  nerrors;	/* events rejected */
 	char			**errors;	/* a line per rejected event */
 	struct event_arena	 *arena;	/* the events' JSON trees */
+	/* event_page_open(): the elements still to read */
+	char			 *copy;		/* the text when it was fixed */
+	const char		 *text;		/* NULL: read from the lists */
+	const char		 *pos, *end;	/* the next element */
+	size_t			  item;		/* its index */
+	size_t			  taken;	/* of the lists, handed out */
 };
 
 /*
@@ -111,6 +119,33 @@ struct event_page {
  */
 int		 event_page_parse(const char *, size_t, struct event_page *,
 		    struct buf *);
+/*
+ * The same page read one event at a time, so that memory holds one event's
+ * tree, not the page's (a page of 1000 events of 4 KB makes some 15 MB of
+ * tree). event_page_open() checks what the page as a whole must be (the
+ * body is one JSON object, total_num, data_list an array, no error body;
+ * pg->total_num and pg->nitems are set) and returns 0, or -1 with the
+ * same reason event_page_parse() gives. The body must stay unchanged and
+ * in place until the page is cleared.
+ *
+ * event_page_next() then reads the elements of data_list in order: 1 with
+ * *ev (the caller's, to hss_event_free(); the next call may reuse its
+ * memory, so free it first), 2 for an element that is not a valid event
+ * (the "data_list[N]: ..." line in *why), 0 after the last one, and -1
+ * when the page turns out not to be valid JSON at that element (the
+ * reason in *why; the elements read before were valid). The caller that
+ * needs all-or-nothing uses event_page_parse().
+ */
+int		 event_page_open(const char *, size_t, struct event_page *,
+		    struct buf *);
+int		 event_page_next(struct event_page *, struct hss_event **,
+		    struct buf *);
+/*
+ * event_page_parse() as one cJSON tree of the whole body, the reference the
+ * event-at-a-time reading must agree with (tests and the fuzzer compare).
+ */
+int		 event_page_parse_whole(const char *, size_t,
+		    struct event_page *, struct buf *);
 /* Free the contents; the page is then empty and reusable. */
 void		 event_page_clear(struct event_page *);
 /*

@@ -916,19 +916,21 @@ process_page(struct reader *r, const struct api_result *res)
 {
 	struct source		*s = r->s;
 	struct hss_event	*ev;
-	size_t			 i, items;
+	size_t			 items;
 	int64_t			 limit = r->fine ? FINE_LIMIT :
 				    s->conf->page_size;
 	char			 why[256];
+	int			 rc, fails;
 
 	buf_reset(&s->err);
 	event_page_clear(&s->page);
-	if (event_page_parse(res->body, res->body_len, &s->page,
+	if (event_page_open(res->body, res->body_len, &s->page,
 	    &s->err) == -1) {
 		reader_parse_failed(r, s->err.data);
 		return;
 	}
 	r->attempt = 0;
+	fails = r->parse_fails;
 	r->parse_fails = 0;
 	if (r->iso)
 		r->iso_calls++;
@@ -940,7 +942,7 @@ process_page(struct reader *r, const struct api_result *res)
 	r->total = s->page.total_num;
 	if (r->budget_total < 0)
 		r->budget_total = min64(r->total, OFFSET_MAX + limit);
-	items = s->page.nevents + s->page.nerrors;
+	items = s->page.nitems;
 
 	/*
 	 * More matches than offsets can reach: split the window in time. A
@@ -957,19 +959,41 @@ process_page(struct reader *r, const struct api_result *res)
 		return;
 	}
 
-	for (i = 0; i < s->page.nerrors; i++) {
-		if (r->pass == 0 && r->kind != READER_SWEEP)
-			log_warnx("source \"%s\": %s %s: page %" PRId64
-			    " (offset %" PRId64 "): %s; event skipped",
-			    s->conf->name, reader_what(r), window_str(&r->cur),
-			    r->page_no, r->offset, s->page.errors[i]);
-	}
-	/* The sweep reads again what the live windows read: not counted. */
-	if (r->pass == 0 && r->kind != READER_SWEEP)
-		s->st.invalid += s->page.nerrors;
-	r->invalid_in_pass += s->page.nerrors;
-	for (i = 0; i < s->page.nevents; i++) {
-		ev = s->page.events[i];
+	/*
+	 * An event at a time: memory holds one event's tree, not the page's.
+	 * A page found not to be JSON at an element counts as a page that
+	 * does not parse (retried, then isolated); what it held before that
+	 * element was delivered and is a duplicate when read again.
+	 */
+	buf_reset(&s->err);
+	while ((rc = event_page_next(&s->page, &ev, &s->err)) != 0) {
+		if (rc == -1) {
+			/* as if open had failed: reader_parse_failed()
+			 * counts the call and the failure */
+			event_page_clear(&s->page);
+			if (r->iso)
+				r->iso_calls--;
+			else if (r->pass > 0)
+				r->calls--;
+			r->parse_fails = fails;
+			reader_parse_failed(r, s->err.data);
+			return;
+		}
+		if (rc == 2) {
+			if (r->pass == 0 && r->kind != READER_SWEEP) {
+				log_warnx("source \"%s\": %s %s: page %"
+				    PRId64 " (offset %" PRId64 "): %s; event "
+				    "skipped", s->conf->name, reader_what(r),
+				    window_str(&r->cur), r->page_no, r->offset,
+				    s->err.data);
+				/* the sweep reads again what the live
+				 * windows read: not counted */
+				s->st.invalid++;
+			}
+			r->invalid_in_pass++;
+			buf_reset(&s->err);
+			continue;
+		}
 		idset_add(r->seen, ev->event_id, strlen(ev->event_id),
 		    ev->occur_time);
 		if (r->kind != READER_SWEEP)
@@ -979,9 +1003,9 @@ process_page(struct reader *r, const struct api_result *res)
 		    cursor_has(s->cursor, ev->event_id)) {
 			if (r->kind != READER_SWEEP)
 				s->st.duplicates++;
-			continue;
-		}
-		deliver(r, ev);
+		} else
+			deliver(r, ev);
+		hss_event_free(ev);
 	}
 	event_page_clear(&s->page);
 	/* A short page: the window held no more than this when it was read. */

@@ -564,6 +564,323 @@ test_tree_lifetimes(void **state)
 	buf_free(&err);
 }
 
+/*
+ * What reading body an event at a time (event_page_open/next, as the
+ * daemon reads) gives, in describe()'s form: the events in page order,
+ * then the rejected elements; "fail" when the page fails at the open or
+ * at an element. *freed_each: every event was freed before the next was
+ * read (the arena then holds one event's tree).
+ */
+static void
+describe_stream(struct buf *out, const char *body, size_t len)
+{
+	struct event_page	 pg;
+	struct hss_event	*ev;
+	struct buf		 why, evs, errs, err;
+	size_t			 nev = 0, nerr = 0;
+	int			 rc;
+
+	memset(&pg, 0, sizeof(pg));
+	buf_init(&why);
+	buf_init(&evs);
+	buf_init(&errs);
+	buf_init(&err);
+	if (event_page_open(body, len, &pg, &err) == -1) {
+		buf_adds(out, "fail\n");
+		goto done;
+	}
+	while ((rc = event_page_next(&pg, &ev, &why)) != 0) {
+		if (rc == -1) {
+			assert_null(ev);
+			assert_null(strchr(why.data, '\n'));
+			buf_adds(out, "fail\n");
+			goto done;
+		}
+		if (rc == 1) {
+			buf_printf(&evs, "event %s %lld\n", ev->event_id,
+			    (long long)ev->occur_time);
+			hss_event_free(ev);
+			nev++;
+		} else {
+			assert_int_equal(rc, 2);
+			assert_null(ev);
+			buf_printf(&errs, "error %s\n", why.data);
+			nerr++;
+		}
+		buf_reset(&why);
+	}
+	assert_int_equal(pg.nitems, nev + nerr);
+	buf_printf(out, "ok total_num=%lld nevents=%zu nerrors=%zu\n",
+	    (long long)pg.total_num, nev, nerr);
+	if (evs.len)
+		buf_add(out, evs.data, evs.len);
+	if (errs.len)
+		buf_add(out, errs.data, errs.len);
+done:
+	event_page_clear(&pg);
+	buf_free(&why);
+	buf_free(&evs);
+	buf_free(&errs);
+	buf_free(&err);
+}
+
+/*
+ * body read three ways agrees: event_page_parse() and the whole tree give
+ * the same description (the same error text when the page fails), and an
+ * event at a time gives the same events and rejections, or fails too.
+ */
+static int
+agree(const char *name, const char *body, size_t len)
+{
+	struct event_page	 pg;
+	struct buf		 err, whole, parsed, stream;
+	char			*nl;
+	int			 rc, ok;
+
+	memset(&pg, 0, sizeof(pg));
+	buf_init(&err);
+	buf_init(&whole);
+	buf_init(&parsed);
+	buf_init(&stream);
+	rc = event_page_parse_whole(body, len, &pg, &err);
+	describe(&whole, rc, &pg, &err);
+	event_page_clear(&pg);
+	buf_reset(&err);
+	rc = event_page_parse(body, len, &pg, &err);
+	describe(&parsed, rc, &pg, &err);
+	event_page_clear(&pg);
+	describe_stream(&stream, body, len);
+	ok = strcmp(whole.data, parsed.data) == 0;
+	if (strncmp(whole.data, "fail ", 5) == 0) {
+		nl = strchr(whole.data, '\n');
+		ok = ok && nl != NULL && strcmp(stream.data, "fail\n") == 0;
+	} else
+		ok = ok && strcmp(whole.data, stream.data) == 0;
+	if (!ok)
+		print_error("%s: whole:\n%s\nparsed:\n%s\nstream:\n%s\n", name,
+		    whole.data, parsed.data, stream.data);
+	buf_free(&err);
+	buf_free(&whole);
+	buf_free(&parsed);
+	buf_free(&stream);
+	return ok;
+}
+
+/* Every page of tests/data/event agrees read whole and an event at a time. */
+static void
+test_stream_agrees_on_data(void **state)
+{
+	const char	*dirs[] = { "good", "bad" };
+	DIR		*d;
+	struct dirent	*de;
+	char		*dir, *path, *body;
+	size_t		 len, i, nl, n = 0;
+	int		 failures = 0;
+
+	for (i = 0; i < HSS_ARRAY_LEN(dirs); i++) {
+		dir = data_path(dirs[i]);
+		if ((d = opendir(dir)) == NULL)
+			fail_msg("%s: %s", dir, strerror(errno));
+		while ((de = readdir(d)) != NULL) {
+			nl = strlen(de->d_name);
+			if (nl <= 5 || strcmp(de->d_name + nl - 5, ".json"))
+				continue;
+			path = xasprintf("%s/%s", dir, de->d_name);
+			body = read_file(path, &len);
+			failures += !agree(de->d_name, body, len);
+			n++;
+			free(body);
+			free(path);
+		}
+		closedir(d);
+		free(dir);
+	}
+	assert_true(n >= 32);
+	assert_int_equal(failures, 0);
+}
+
+/*
+ * Pages the event-at-a-time reader handles itself or hands to the whole
+ * parse, each agreeing: members in any order, repeated names (the first
+ * counts), escaped names, a byte order mark, an element that is not JSON
+ * after valid ones, commas that lie about the count, error bodies.
+ */
+static void
+test_stream_agrees_on_shapes(void **state)
+{
+	static const char	*pages[] = {
+		"{\"total_num\":2,\"data_list\":[{\"event_id\":\"a\","
+		    "\"occur_time\":1},{\"event_id\":\"b\",\"occur_time\":2}]}",
+		"{\"data_list\":[{\"event_id\":\"a\",\"occur_time\":1}],"
+		    "\"x\":[1,{\"y\":\"]}\"}],\"total_num\":\"5\"}",
+		" \r\n{ \"total_num\" : 1 , \"data_list\" : [ "
+		    "{\"event_id\":\"a\",\"occur_time\":1} ] } \n",
+		"{\"total_num\":1,\"data_list\":[{\"event_id\":\"a\","
+		    "\"occur_time\":1}],\"data_list\":[],\"total_num\":9}",
+		"{\"total_num\":1,\"data_list\":[{\"event_id\":\"a\","
+		    "\"occur_time\":1}],\"data_list\":[x]}",
+		"{\"total\\u005fnum\":1,\"total_num\":2,\"data_list\":[]}",
+		"\xef\xbb\xbf{\"total_num\":0,\"data_list\":[]}",
+		"{\"total_num\":3,\"data_list\":[{\"event_id\":\"a\","
+		    "\"occur_time\":1},{\"event_id\":\"b\",\"occur_time\":2},"
+		    "{\"event_id\":\"c\",\"occur_time\":tru}]}",
+		"{\"total_num\":3,\"data_list\":[{\"event_id\":\"a\","
+		    "\"occur_time\":1} {\"event_id\":\"b\",\"occur_time\":2}]}",
+		"{\"total_num\":3,\"data_list\":[{\"event_id\":\"a\","
+		    "\"occur_time\":1},]}",
+		"{\"total_num\":3,\"data_list\":[,,,]}",
+		"{\"total_num\":3,\"data_list\":[ ]}",
+		"{\"total_num\":3,\"data_list\":[1,\"x\",null,[],{}]}",
+		"{\"total_num\":3,\"data_list\":[{\"event_id\":\"a\","
+		    "\"occur_time\":1}}]}",
+		"{\"total_num\":3,\"data_list\":[{\"event_id\":\"a\\\"],\","
+		    "\"occur_time\":1}]}",
+		"{\"total_num\":-1,\"data_list\":[]}",
+		"{\"total_num\":1,\"data_list\":{}}",
+		"{\"total_num\":1}",
+		"{\"data_list\":[]}",
+		"{\"error_code\":\"HSS.0001\",\"error_msg\":\"x\","
+		    "\"total_num\":0,\"data_list\":[]}",
+		"{\"total_num\":0,\"data_list\":[]} x",
+		"{\"total_num\":0,\"data_list\":[]}\v",
+		"{\"total_num\":0,\"data_list\":[]",
+		"{\"total_num\":0 \"data_list\":[]}",
+		"{\"total_num\":01,\"data_list\":[]}",
+		"{\"total_num\":1,\"data_list\":[{\"event_id\":\"a\","
+		    "\"occur_time\":1,\"k\":\"\\u0000\"}]}",
+		"[{\"total_num\":0}]",
+		"{}",
+	};
+	/* 1: read an event at a time; 0: handed to the whole parse */
+	static const int	 streamed[] = {
+		1, 1, 1, 1, 0, 0, 0, 1, 1, 1, 1, 1, 1, 0, 1, 0, 0, 0, 0, 0,
+		0, 0, 0, 0, 1, 1, 0, 0,
+	};
+	struct event_page	 pg;
+	struct buf		 err;
+	size_t			 i;
+	int			 failures = 0;
+	char			 name[32];
+
+	assert_int_equal(HSS_ARRAY_LEN(pages), HSS_ARRAY_LEN(streamed));
+	memset(&pg, 0, sizeof(pg));
+	buf_init(&err);
+	for (i = 0; i < HSS_ARRAY_LEN(pages); i++) {
+		snprintf(name, sizeof(name), "shape %zu", i);
+		failures += !agree(name, pages[i], strlen(pages[i]));
+		event_page_open(pages[i], strlen(pages[i]), &pg, &err);
+		if ((pg.text != NULL) != streamed[i]) {
+			print_error("%s: streamed %d, expected %d\n", name,
+			    pg.text != NULL, streamed[i]);
+			failures++;
+		}
+		event_page_clear(&pg);
+	}
+	buf_free(&err);
+	assert_int_equal(failures, 0);
+}
+
+/*
+ * An element that is not JSON after valid ones: read an event at a time,
+ * the valid ones come first, then -1 naming the offset; event_page_parse()
+ * refuses the page as a whole, as before.
+ */
+static void
+test_stream_fails_at_element(void **state)
+{
+	const char		 body[] = "{\"total_num\":3,\"data_list\":["
+	    "{\"event_id\":\"a\",\"occur_time\":1},"
+	    "{\"event_id\":\"b\",\"occur_time\":2},"
+	    "{\"event_id\":\"c\",\"occur_time\":tru}]}";
+	struct event_page	 pg;
+	struct hss_event	*ev;
+	struct buf		 err;
+
+	memset(&pg, 0, sizeof(pg));
+	buf_init(&err);
+	assert_int_equal(event_page_open(body, sizeof(body) - 1, &pg, &err),
+	    0);
+	assert_int_equal(pg.total_num, 3);
+	assert_int_equal(pg.nitems, 3);
+	assert_int_equal(event_page_next(&pg, &ev, &err), 1);
+	assert_string_equal(ev->event_id, "a");
+	hss_event_free(ev);
+	assert_int_equal(event_page_next(&pg, &ev, &err), 1);
+	assert_string_equal(ev->event_id, "b");
+	hss_event_free(ev);
+	assert_int_equal(event_page_next(&pg, &ev, &err), -1);
+	assert_null(ev);
+	assert_string_equal(err.data, "invalid JSON at offset 121");
+	assert_memory_equal(body + 121, "tru}", 4);
+	assert_int_equal(event_page_next(&pg, &ev, &err), 0);
+	event_page_clear(&pg);
+	buf_reset(&err);
+	assert_int_equal(event_page_parse(body, sizeof(body) - 1, &pg, &err),
+	    -1);
+	assert_string_equal(err.data, "invalid JSON at offset 121");
+	assert_int_equal(pg.nevents, 0);
+	event_page_clear(&pg);
+	buf_free(&err);
+}
+
+/*
+ * Read an event at a time, a page of 1000 events of 4 KB keeps one event's
+ * tree: each event freed before the next, the events are read one after
+ * the other in the same memory (the id strings of consecutive events sit
+ * at the same address), and held events stay valid while later ones are
+ * read.
+ */
+static void
+test_stream_reuses_memory(void **state)
+{
+	struct event_page	 pg;
+	struct hss_event	*ev, *held;
+	struct buf		 b, err;
+	const char		*first = NULL;
+	size_t			 i, same = 0;
+
+	buf_init(&b);
+	buf_init(&err);
+	buf_adds(&b, "{\"total_num\":1000,\"data_list\":[");
+	for (i = 0; i < 1000; i++) {
+		buf_printf(&b, "%s{\"event_id\":\"id-%04zu\",\"occur_time\":%zu,"
+		    "\"event_name\":\"", i ? "," : "", i, i + 1);
+		buf_reserve(&b, 4000);
+		memset(b.data + b.len, 'x', 4000);
+		b.len += 4000;
+		buf_adds(&b, "\"}");
+	}
+	buf_adds(&b, "]}");
+	memset(&pg, 0, sizeof(pg));
+	assert_int_equal(event_page_open(b.data, b.len, &pg, &err), 0);
+	assert_int_equal(pg.nitems, 1000);
+	for (i = 0; i < 1000; i++) {
+		assert_int_equal(event_page_next(&pg, &ev, &err), 1);
+		if (first == NULL)
+			first = ev->event_id;
+		else if (ev->event_id == first)
+			same++;
+		hss_event_free(ev);
+	}
+	assert_int_equal(same, 999);
+	assert_int_equal(event_page_next(&pg, &ev, &err), 0);
+	event_page_clear(&pg);
+
+	/* an event held while the next is read is not overwritten */
+	assert_int_equal(event_page_open(b.data, b.len, &pg, &err), 0);
+	assert_int_equal(event_page_next(&pg, &held, &err), 1);
+	assert_int_equal(event_page_next(&pg, &ev, &err), 1);
+	assert_ptr_not_equal(ev->event_id, held->event_id);
+	assert_string_equal(held->event_id, "id-0000");
+	assert_string_equal(ev->event_id, "id-0001");
+	hss_event_free(ev);
+	event_page_clear(&pg);
+	assert_string_equal(held->event_id, "id-0000");
+	hss_event_free(held);
+	buf_free(&b);
+	buf_free(&err);
+}
+
 int
 main(void)
 {
@@ -578,6 +895,10 @@ main(void)
 		cmocka_unit_test(test_event_id_valid),
 		cmocka_unit_test(test_first_member_counts),
 		cmocka_unit_test(test_tree_lifetimes),
+		cmocka_unit_test(test_stream_agrees_on_data),
+		cmocka_unit_test(test_stream_agrees_on_shapes),
+		cmocka_unit_test(test_stream_fails_at_element),
+		cmocka_unit_test(test_stream_reuses_memory),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
