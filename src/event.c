@@ -71,6 +71,8 @@
 
 #define ARENA_ALIGN	8		/* cJSON stores pointers and doubles */
 #define ARENA_MIN	(2 * 1024 * 1024)	/* bytes of a chunk, at least */
+#define ARENA_SMALL	(256 * 1024)	/* ... of a page read event by event */
+#define ARENA_GRAIN	(64 * 1024)	/* a smaller chunk's rounding */
 #define ARENA_PER_BYTE	8		/* first chunk: bytes per body byte */
 #define ARENA_SPARE_MAX	(256 * 1024 * 1024)	/* larger is unmapped */
 
@@ -114,19 +116,27 @@ chunk_map(size_t min, size_t size)
 {
 	struct arena_chunk	*c;
 	void			*p;
+	size_t			 grain;
 
 	if (arena_spare != NULL && arena_spare->size >= min) {
 		c = arena_spare;
 		arena_spare = NULL;
 	} else {
-		size = (size + ARENA_MIN - 1) & ~(size_t)(ARENA_MIN - 1);
+		/*
+		 * A page's tree takes chunks of 2 MB and more, in huge pages
+		 * (fewer page faults); one event's, a small one: a huge page
+		 * would make 2 MB resident for some 15 KB of tree.
+		 */
+		grain = size < ARENA_MIN ? ARENA_GRAIN : ARENA_MIN;
+		size = (size + grain - 1) & ~(grain - 1);
 		p = mmap(NULL, size, PROT_READ | PROT_WRITE,
 		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 		if (p == MAP_FAILED)
 			xoom(size);
 #ifdef MADV_HUGEPAGE
-		/* fewer page faults; failing is harmless */
-		(void)madvise(p, size, MADV_HUGEPAGE);
+		/* failing is harmless */
+		if (size >= ARENA_MIN)
+			(void)madvise(p, size, MADV_HUGEPAGE);
 #endif
 		c = p;
 		c->size = size;
@@ -1315,8 +1325,8 @@ event_page_open(const char *body, size_t len, struct event_page *pg,
 			return -1;
 		text = pg->copy;
 	}
-	/* a chunk of ARENA_MIN: one event at a time */
-	pg->arena = arena_new(ARENA_MIN / ARENA_PER_BYTE);
+	/* one event at a time: a small chunk, grown if an event needs it */
+	pg->arena = arena_new(ARENA_SMALL / ARENA_PER_BYTE);
 	if (page_scan(pg, text, len))
 		return 0;
 	return event_page_parse_whole(body, len, pg, err);
