@@ -17,6 +17,8 @@ struct http_xfer;
 #define HTTP_DEFAULT_MAX_RESPONSE	(64 * 1024 * 1024)
 #define HTTP_DEFAULT_CONNECT_TIMEOUT	10000	/* ms */
 #define HTTP_CA_FILE_MAX		(16 * 1024 * 1024)
+#define HTTP_HOST_CONNECTIONS		8	/* open to one host at once */
+#define HTTP_IDLE_CONNECTIONS		16	/* kept open between requests */
 /* 9999-12-31T23:59:59Z, the last second an HTTP-date can name */
 #define HTTP_DATE_MAX			253402300799LL
 
