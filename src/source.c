@@ -107,8 +107,9 @@ struct reader {
 	enum reader_kind kind;
 	struct window	 win;		/* the unit: commit target / chunk */
 	struct window	 cur;		/* (sub-)window being read */
-	struct part	 pending[MAX_PARTS];
+	struct part	*pending;	/* grown on demand, up to MAX_PARTS */
 	int		 npending;
+	int		 cap;
 	int		 iso;		/* cur is part of an isolation */
 	int		 fine;		/* cur is a slice read in FINE_LIMIT */
 	int		 known;		/* ... already reported as a gap */
@@ -450,6 +451,27 @@ reader_start_pass(struct reader *r)
 	r->seen = idset_new();
 }
 
+
+/*
+ * Room for n more queued parts (n <= MAX_PARTS - npending). The queue is
+ * freed when a window is read, so that an idle source holds none: 1000
+ * sources kept 27 MB of empty queues.
+ */
+static void
+reader_room(struct reader *r, int n)
+{
+	int	 cap = r->cap ? r->cap : 8;
+
+	if (r->npending + n <= r->cap)
+		return;
+	while (cap < r->npending + n)
+		cap *= 2;
+	if (cap > MAX_PARTS)
+		cap = MAX_PARTS;
+	r->pending = xreallocarray(r->pending, (size_t)cap,
+	    sizeof(*r->pending));
+	r->cap = cap;
+}
 /*
  * A window holding a slice already reported as a gap (a page of it never
  * parses) is read around it, and the slice in pages of FINE_LIMIT, so that
@@ -470,7 +492,8 @@ reader_known_poison(struct reader *r)
 	}
 	if (i == r->s->npoisoned)
 		return 0;
-	memset(r->pending, 0, 3 * sizeof(r->pending[0]));
+	reader_room(r, 3);
+	memset(r->pending + r->npending, 0, 3 * sizeof(r->pending[0]));
 	if (p->end < w.end) {
 		r->pending[r->npending].w.begin = p->end;
 		r->pending[r->npending].w.end = w.end;
@@ -825,6 +848,7 @@ reader_split(struct reader *r, int pass)
 		k = len / 2;
 	if (k < 2 || r->npending + k > MAX_PARTS)
 		return 0;
+	reader_room(r, (int)k);
 	for (i = k - 1; i >= 0; i--) {
 		window_split(&r->cur, k, i, &r->pending[r->npending].w);
 		r->pending[r->npending].pass = pass;
@@ -851,6 +875,7 @@ reader_poisoned(struct reader *r, const char *why)
 	r->attempt = 0;
 	r->parse_fails = 0;
 	if (len > SLICE_MS && r->npending + 2 <= MAX_PARTS) {
+		reader_room(r, 2);
 		log_warnx("source \"%s\": %s %s: page %" PRId64 " (offset %"
 		    PRId64 ") failed to parse %d times in a row (%s); "
 		    "reading the window again in halves to isolate it",
@@ -1062,6 +1087,12 @@ static void
 reader_next_part(struct reader *r)
 {
 	if (r->npending == 0) {
+		/* the window is read: give its queue and ids back */
+		free(r->pending);
+		r->pending = NULL;
+		r->cap = 0;
+		idset_free(r->seen);
+		r->seen = idset_new();
 		r->done(r);
 		return;
 	}
@@ -1672,6 +1703,7 @@ reader_free(struct reader *r)
 	if (r->timer != NULL)
 		event_free(r->timer);
 	idset_free(r->seen);
+	free(r->pending);
 	free(r->last_parse_error);
 }
 
