@@ -97,10 +97,13 @@ conn_attempt_failed(struct output *o, const char *fmt, ...)
 {
 	va_list	 ap;
 	char	*why;
+	int	 changed;
 
 	va_start(ap, fmt);
 	why = xvasprintf(fmt, ap);
 	va_end(ap);
+	/* a new reason is news however many attempts failed before */
+	changed = strncmp(o->last_error, why, sizeof(o->last_error) - 1) != 0;
 	snprintf(o->last_error, sizeof(o->last_error), "%s", why);
 	conn_close(o, 0);
 	/* another address of the same name first */
@@ -115,13 +118,13 @@ conn_attempt_failed(struct output *o, const char *fmt, ...)
 	o->failures++;
 	o->stats.connect_failures++;
 	schedule_retry(o);
-	if (conn_should_log(o->failures))
+	if (conn_should_log(o->failures) || changed)
 		log_warnx("output \"%s\": connecting to %s (%s) failed: %s; "
 		    "attempt %u, retrying in %lld s%s", o->name,
 		    o->cfg->address, o->peer[0] ? o->peer : "-", why,
 		    o->failures, (long long)(o->retry_ms + 500) / 1000,
 		    o->failures == 3 ? " (further failures logged every "
-		    "10th attempt)" : "");
+		    "10th attempt, and when the reason changes)" : "");
 	free(why);
 	queue_congestion(o);
 }

@@ -9,7 +9,8 @@ certificate (same port): everything arrives and the cursor advances.
 
 The receiver is receivers.start_sink (python ssl), restarted on the same
 port with each certificate while the daemon is in its reconnect backoff
-(failures 1-3 are logged, 1 s, 2 s, 4 s apart).
+(failures 1-3 are logged, 1 s, 2 s, 4 s apart, and any later one whose
+reason changed: each certificate's refusal is logged).
 """
 import os
 import sys
