@@ -1271,7 +1271,8 @@ page_scan(struct event_page *pg, const char *text, size_t len)
 		    (ve = skip_value(v, end, 1, &commas)) == NULL || ve == v)
 			goto done;
 		if (key_is(k, kl, "data_list") && list == NULL) {
-			if (*v != '[')
+			/* brackets are counted, not matched: "[}" ends too */
+			if (*v != '[' || ve[-1] != ']')
 				goto done;
 			list = v;
 			list_end = ve;

@@ -750,11 +750,13 @@ test_stream_agrees_on_shapes(void **state)
 		    "\"occur_time\":1,\"k\":\"\\u0000\"}]}",
 		"[{\"total_num\":0}]",
 		"{}",
+		"{\"total_num\": 0, \"data_list\": [}}",
+		"{\"total_num\":0,\"data_list\":[[}],1]}",
 	};
 	/* 1: read an event at a time; 0: handed to the whole parse */
 	static const int	 streamed[] = {
 		1, 1, 1, 1, 0, 0, 0, 1, 1, 1, 1, 1, 1, 0, 1, 0, 0, 0, 0, 0,
-		0, 0, 0, 0, 1, 1, 0, 0,
+		0, 0, 0, 0, 1, 1, 0, 0, 0, 0,
 	};
 	struct event_page	 pg;
 	struct buf		 err;
