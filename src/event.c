@@ -1370,6 +1370,11 @@ event_page_next(struct event_page *pg, struct hss_event **evp,
 		return page_next_listed(pg, evp, why);
 	if (i >= pg->nitems)
 		return 0;
+	/* cJSON skips a byte order mark where its text begins: not here */
+	if (pg->end - pg->pos >= 3 && memcmp(pg->pos, "\xef\xbb\xbf", 3) == 0) {
+		p = pg->pos;
+		goto invalid;
+	}
 	arena_rewind(pg->arena);
 	arena_filling = pg->arena;
 	item = cJSON_ParseWithLengthOpts(pg->pos, (size_t)(pg->end - pg->pos),
