@@ -1,16 +1,39 @@
 /*
- * cursor.c: the per-source state file STATEDIR/NAME.json (DESIGN.md
- * sections 5 and 7): the end of the last committed window and the event_id
- * dedupe set, written atomically (NAME.json.tmp, fsync, rename, fsync the
- * directory). The daemon locks the directory; nothing here locks.
+ * cursor.c: the per-source state (DESIGN.md sections 5 and 7): the end of
+ * the last committed window and the event_id dedupe set, in a snapshot
+ * STATEDIR/NAME.json and an append-only journal next to it. The daemon
+ * locks the directory; nothing here locks.
  *
- * File format (one id per line so that it diffs and greps):
+ * The snapshot, one id per line so that it diffs and greps (written
+ * atomically: NAME.json.tmp, fsync, rename, fsync the directory):
  *   {"version":1,"source":"NAME","project_id":"...","region":"...",
  *    "category":"host","enterprise_project_id":"0","filters_hash":"<64 hex>",
  *    "end":1700000000000,"since":1699990000000,"updated":1700000000123,
- *    "ids":[
+ *    "journal":3,"ids":[
  *   ["event id",1699999999000],
  *   ...]}
+ * "journal" (absent in files of earlier versions, which are read as they
+ * are) is the first journal file that follows it: NAME.journal.3, then
+ * NAME.journal.4 and so on while they exist.
+ *
+ * A journal file is a list of records, one a line:
+ *   LENGTH CRC32 PAYLOAD\n
+ * LENGTH is the payload's size in bytes (decimal), CRC32 its CRC-32 (ISO
+ * HDLC, as zlib's crc32()) as 8 lower-case hex digits, PAYLOAD one JSON
+ * object without a newline. The first record of a file is its header,
+ *   {"journal":3,"after":1700000000123}
+ * (its number, and the "updated" of the snapshot when it was made); each
+ * save appends data records,
+ *   {"end":1700000000000,"since":0,"updated":1700000000456,"ids":[["id",t],...]}
+ * (the ids added since the previous save, at most about 64 KB of them a
+ * record; a save of more writes several, the new end in the last). A
+ * record that is cut short or fails its checksum ends its file: it and
+ * what follows are ignored with a warning naming the file and the offset.
+ * When the journal outgrows the snapshot (and 1 MB), a worker thread
+ * writes a new snapshot from the old one and the journal files, dropping
+ * the ids pruned since, and removes those files; meanwhile saves go to a
+ * new journal file. The thread also makes each append durable (fdatasync):
+ * a save costs the loop a write() of what changed.
  */
 #ifndef HSS_CURSOR_H
 #define HSS_CURSOR_H
@@ -59,6 +82,12 @@ enum cursor_open_status {
  *   "PATH: project_id is \"X\" in the state file, \"Y\" in the config"
  *   (several differences separated by "; "); the file is left untouched.
  * CURSOR_ERROR: an I/O error, *err says which. Both return NULL.
+ * CURSOR_OK: the journal files that follow the snapshot are replayed in
+ * order; a torn or corrupt record is logged (file and offset) and ignored
+ * with the rest of its file, never refusing the state. A corrupt snapshot
+ * takes its journal files aside with it (NAME.journal.N.corrupt.UNIXTIME);
+ * without a snapshot, journal files left over are ignored (and removed by
+ * the first save). Opening writes nothing else.
  * lookback_ms is how long ids are kept: the source's lookback plus its
  * late sweep's range. Ids whose prune key is older than end - lookback_ms
  * and beyond max_ids are dropped at load. "since" (optional; 0 when
@@ -97,14 +126,32 @@ void		 cursor_set_since(struct cursor *, int64_t);
 /*
  * Set end = new_end (0 is allowed: ids delivered before the first window
  * was complete are saved and the next start plans the first window again),
- * drop ids with a prune key < new_end - lookback_ms, then the
- * oldest beyond max_ids, and write the file atomically. Returns 0, or -1
- * with *err (appended to): the file on disk is the previous one, intact, no
- * .tmp is left, and the in-memory state is the new one; call again to
- * retry (committing the same end again is harmless).
+ * drop ids with a prune key < new_end - lookback_ms (keys held to the
+ * second, see idset.h), then the oldest beyond max_ids, and save: the
+ * first save of a cursor without a snapshot writes the snapshot
+ * atomically; later ones append what changed (the ids added since the
+ * last save, the end, "since") to the journal with one write() and hand
+ * the fdatasync to the worker thread, so the cost is linear in the new
+ * ids and the loop never waits for the disk. Nothing changed: nothing is
+ * written. Returns 0, or -1 with *err (appended to): what is on disk is
+ * the previous state, intact (a partly written record is cut off again,
+ * no .tmp is left), and the in-memory state is the new one; call again to
+ * retry (committing the same end again is harmless). A failed fdatasync of
+ * an earlier save is reported by the next call ("cannot sync PATH: ...").
+ * A kill -9 at any instant loses no save that returned 0; a power loss
+ * may lose those of the last milliseconds (their events are sent again).
  */
 int		 cursor_commit(struct cursor *, int64_t new_end,
 		    struct buf *err);
+/*
+ * Wait until every save that returned 0 is on disk (fdatasync done) and a
+ * compaction under way is over: it blocks (for tests, tools, the end of a
+ * run), never call it on the loop of a running daemon. Returns 0, or -1
+ * with *err (appended to) if a save could not be synced. cursor_free()
+ * waits for the syncs too (it stops a compaction early) and logs such a
+ * failure.
+ */
+int		 cursor_sync(struct cursor *, struct buf *err);
 /*
  * Check that statedir exists (or create it, 0700; the parent must exist)
  * and is writable (create and unlink a probe file). -1 with *err (appended
