@@ -53,10 +53,11 @@
 #define RECORD_IDS		65536	/* bytes of ids in a journal record */
 #define RECORD_MAX		(1 << 20)	/* a record's payload, at most */
 #define RECORD_HEAD		17	/* "1048576 0123abcd " */
-#define COMPACT_MIN		((off_t)1 << 20)	/* journal bytes, at least */
+#define COMPACT_MIN		((off_t)256 << 10)	/* journal bytes, at least */
 #define COMPACT_STEP		(1 << 20)	/* input bytes a worker step */
 #define COMPACT_RETRY_MS	60000
 #define PENDING_KEEP		(1 << 20)	/* buffer kept after a save */
+#define PRUNE_STEP		65536	/* ids a save looks at to prune */
 
 /* A journal file from the snapshot's first on: its number, bytes valid. */
 struct jfile {
@@ -112,13 +113,16 @@ struct compact {
 	char		*error;
 };
 
+enum job_kind { JOB_SYNC, JOB_MAKE, JOB_COMPACT };
+
 struct job {
 	TAILQ_ENTRY(job) entry;
+	enum job_kind	 kind;
 	struct cursor	*c;
-	struct compact	*cp;	/* NULL: a sync */
-	int		 fd;
-	uint64_t	 gen;
-	uint64_t	 seq;
+	struct compact	*cp;	/* JOB_COMPACT */
+	int		 fd;	/* JOB_SYNC: a dup() to fdatasync */
+	uint64_t	 gen;	/* the journal file */
+	uint64_t	 seq;	/* JOB_SYNC: the appends it covers */
 };
 TAILQ_HEAD(jobq, job);
 
@@ -169,7 +173,15 @@ struct cursor {
 	uint64_t	 sync_err_gen;
 	struct job	*sj;		/* a sync not started yet */
 	int		 jobs;		/* queued or running */
+	int		 make;		/* the next journal file: MAKE_* */
+	uint64_t	 make_gen;
+	int		 make_fd;
+	char		*make_err;
 };
+
+/* The worker makes the next journal file (ext4 may hold a create on the
+ * loop for as long as a concurrent fsync commits). */
+enum { MAKE_NONE, MAKE_QUEUED, MAKE_READY, MAKE_FAILED };
 
 static pthread_mutex_t	 wk_mtx = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t	 wk_cv = PTHREAD_COND_INITIALIZER;
@@ -374,6 +386,7 @@ cursor_new(const char *statedir, const char *name,
 	c->lookback_ms = lookback_ms;
 	c->ids = idset_new();
 	c->jfd = -1;
+	c->make_fd = -1;
 	buf_init(&c->pending);
 	return c;
 }
@@ -398,15 +411,29 @@ cursor_path(const struct cursor *c)
 
 /*
  * Drop the ids whose prune key is older than end - lookback_ms, then the
- * oldest beyond max_ids, remembering how many went for want of room.
+ * oldest beyond max_ids, remembering how many went for want of room. With
+ * budget (ids to look at), the prune goes on at the next calls when the
+ * set is larger (bigger sets are cut to max_ids less a 32nd, so that the
+ * cut, a few passes over the set, comes once every max_ids / 32 new ids).
  */
+static void
+cursor_prune_some(struct cursor *c, size_t budget)
+{
+	size_t	 by_age, by_count;
+
+	idset_prune_start(c->ids, c->end - c->lookback_ms, c->max_ids,
+	    c->max_ids >= PRUNE_STEP ? c->max_ids / 32 : 0);
+	if (!idset_prune_step(c->ids, budget, &by_age, &by_count))
+		return;
+	c->over_max = by_count;
+	if (c->over_max > 0)
+		c->oldest_kept = idset_oldest(c->ids);
+}
+
 static void
 cursor_prune(struct cursor *c)
 {
-	idset_prune(c->ids, c->end - c->lookback_ms, SIZE_MAX);
-	c->over_max = idset_prune(c->ids, INT64_MIN, c->max_ids);
-	if (c->over_max > 0)
-		c->oldest_kept = idset_oldest(c->ids);
+	cursor_prune_some(c, SIZE_MAX);
 }
 
 size_t
@@ -1600,6 +1627,8 @@ journal_cleanup(struct cursor *c, int all)
 	int	 arg[2] = { all, 0 }, dfd;
 
 	journal_each(c, journal_unlink_one, arg);
+	/* A compaction cut short (none runs before the first save). */
+	unlink(c->tmppath);
 	c->jstale = 0;
 	/* Gone for good before a snapshot that does not want them. */
 	if (arg[1] && (dfd = open(c->dir, O_RDONLY | O_DIRECTORY |
@@ -1789,6 +1818,35 @@ journal_rotate(struct cursor *c)
 	c->jlen = 0;
 }
 
+/*
+ * The file to create is being made by the worker (an error moved the
+ * saves on to it before a compaction could): wait for it, and take it if
+ * it was made (1).
+ */
+static int
+journal_take_made(struct cursor *c)
+{
+	int	 fd = -1;
+
+	pthread_mutex_lock(&wk_mtx);
+	if (c->make != MAKE_NONE && c->make_gen == c->jgen) {
+		while (c->make == MAKE_QUEUED)
+			pthread_cond_wait(&wk_done, &wk_mtx);
+		fd = c->make_fd;
+		c->make_fd = -1;
+		c->make = MAKE_NONE;
+		free(c->make_err);
+		c->make_err = NULL;
+	}
+	pthread_mutex_unlock(&wk_mtx);
+	if (fd == -1)
+		return 0;
+	c->jfd = fd;
+	c->jcreate = 0;
+	jfile_set(c, c->jgen, 0);
+	return 1;
+}
+
 /* The file saves are appended to, open. -1 with *err. */
 static int
 journal_open(struct cursor *c, struct buf *err)
@@ -1798,6 +1856,8 @@ journal_open(struct cursor *c, struct buf *err)
 	int		 fd;
 
 	if (c->jfd != -1)
+		return 0;
+	if (c->jcreate && journal_take_made(c))
 		return 0;
 	path = journal_path(c->dir, c->name, c->jgen);
 	fd = open_state_file(path, O_WRONLY | (c->jcreate ? O_CREAT | O_TRUNC :
@@ -1833,7 +1893,9 @@ worker_main(void *arg)
 {
 	struct job	*j;
 	struct cursor	*c;
-	int		 rc, e, requeue;
+	struct buf	 err;
+	char		*path;
+	int		 rc, e, requeue, fd;
 
 	(void)arg;
 	pthread_mutex_lock(&wk_mtx);
@@ -1842,7 +1904,21 @@ worker_main(void *arg)
 			pthread_cond_wait(&wk_cv, &wk_mtx);
 		TAILQ_REMOVE(&wk_jobs, j, entry);
 		c = j->c;
-		if (j->cp == NULL) {
+		if (j->kind == JOB_MAKE) {
+			pthread_mutex_unlock(&wk_mtx);
+			buf_init(&err);
+			path = journal_path(c->dir, c->name, j->gen);
+			fd = open_state_file(path, O_WRONLY | O_CREAT | O_TRUNC,
+			    "create", &err);
+			free(path);
+			pthread_mutex_lock(&wk_mtx);
+			c->make_fd = fd;
+			c->make = fd == -1 ? MAKE_FAILED : MAKE_READY;
+			c->make_err = fd == -1 ? err.data : NULL;
+			if (fd != -1)
+				buf_free(&err);
+			requeue = 0;
+		} else if (j->kind == JOB_SYNC) {
 			if (c->sj == j)
 				c->sj = NULL;	/* started: no more added */
 			pthread_mutex_unlock(&wk_mtx);
@@ -1932,6 +2008,7 @@ sync_queue(struct cursor *c)
 		return;
 	}
 	j = xcalloc(1, sizeof(*j));
+	j->kind = JOB_SYNC;
 	j->c = c;
 	j->fd = fd;
 	j->gen = c->jgen;
@@ -2380,27 +2457,59 @@ compact_poll(struct cursor *c)
  * way: saves go to a new journal file, the worker merges the snapshot and
  * the earlier files into a new snapshot that the new file follows.
  */
-static void
+static int
 compact_maybe(struct cursor *c)
 {
 	struct compact	*cp;
 	struct job	*j;
+	char		*err = NULL;
 	off_t		 jb = journal_bytes(c);
+	uint64_t	 next = c->jcreate ? c->jgen : c->jgen + 1;
 	size_t		 i;
-	int		 busy;
+	int		 make, busy, fd;
 
 	compact_poll(c);
 	if (c->cp != NULL || !c->has_snapshot ||
 	    time_mono_ms() < c->compact_after ||
 	    (!c->rewrite && (jb < COMPACT_MIN || jb < c->snap_bytes)))
-		return;
+		return 0;
 	pthread_mutex_lock(&wk_mtx);
+	make = c->make;
+	fd = c->make_fd;
 	busy = wk_compacting > 0;
-	if (!busy)
+	if (make == MAKE_FAILED || (make == MAKE_READY &&
+	    c->make_gen != next)) {
+		/* Failed, or made for a file number passed since. */
+		err = c->make_err;
+		c->make_err = NULL;
+		c->make = make = MAKE_NONE;
+		c->make_fd = -1;
+	}
+	if (make == MAKE_NONE && !busy) {
+		/* First the file the saves go to next, by the worker. */
+		j = xcalloc(1, sizeof(*j));
+		j->kind = JOB_MAKE;
+		j->c = c;
+		j->fd = -1;
+		j->gen = c->make_gen = next;
+		c->make = MAKE_QUEUED;
+		worker_queue(j);
+	}
+	if (make == MAKE_READY && !busy) {
 		wk_compacting++;
+		c->make = MAKE_NONE;
+		c->make_fd = -1;
+	}
 	pthread_mutex_unlock(&wk_mtx);
-	if (busy)
-		return;
+	if (err != NULL) {
+		log_warnx("source \"%s\": state %s: cannot compact: %s; next "
+		    "try in a minute", c->name, c->path, err);
+		free(err);
+		c->compact_after = time_mono_ms() + COMPACT_RETRY_MS;
+	} else if (fd != -1 && make != MAKE_READY)
+		close(fd);	/* not for this file */
+	if (make != MAKE_READY || busy)
+		return make == MAKE_NONE && !busy;
 	cp = xcalloc(1, sizeof(*cp));
 	cp->c = c;
 	cp->snap = xstrdup(c->path);
@@ -2418,19 +2527,27 @@ compact_maybe(struct cursor *c)
 	for (i = 0; i < c->njf; i++)
 		cp->in[cp->nin++] = c->jf[i];
 	/* The files up to the current one; saves go to the next. */
-	journal_rotate(c);
+	if (c->jfd != -1)
+		close(c->jfd);
+	c->jgen = next;
+	c->jfd = fd;
+	c->jcreate = 0;
+	c->jlen = 0;
+	jfile_set(c, c->jgen, 0);
 	cp->newfirst = c->jgen;
 	cp->updated = time_now_ms();
 	snapshot_head(c, &cp->head, c->saved_end, c->saved_since, cp->updated,
 	    cp->newfirst);
 	c->cp = cp;
 	j = xcalloc(1, sizeof(*j));
+	j->kind = JOB_COMPACT;
 	j->c = c;
 	j->cp = cp;
 	j->fd = -1;
 	pthread_mutex_lock(&wk_mtx);
 	worker_queue(j);
 	pthread_mutex_unlock(&wk_mtx);
+	return 1;
 }
 
 /* Append the ids added since the last save, the end and since. */
@@ -2486,7 +2603,9 @@ cursor_commit(struct cursor *c, int64_t new_end, struct buf *err)
 		return -1;
 	}
 	c->end = new_end;
-	cursor_prune(c);
+	/* A small set whole, a large one a step at each save. */
+	cursor_prune_some(c, idset_count(c->ids) <= PRUNE_STEP ? SIZE_MAX :
+	    PRUNE_STEP);
 	compact_poll(c);
 	if (!c->has_snapshot)
 		rc = save_snapshot(c, err);
@@ -2495,18 +2614,20 @@ cursor_commit(struct cursor *c, int64_t new_end, struct buf *err)
 	if (rc == -1)
 		return -1;
 	c->after_corruption = 0;
-	compact_maybe(c);
+	(void)compact_maybe(c);
 	return 0;
 }
 
 int
 cursor_sync(struct cursor *c, struct buf *err)
 {
-	pthread_mutex_lock(&wk_mtx);
-	while (c->jobs > 0)
-		pthread_cond_wait(&wk_done, &wk_mtx);
-	pthread_mutex_unlock(&wk_mtx);
-	compact_poll(c);
+	/* The syncs, and a compaction due (two jobs: the file, then it). */
+	do {
+		pthread_mutex_lock(&wk_mtx);
+		while (c->jobs > 0)
+			pthread_cond_wait(&wk_done, &wk_mtx);
+		pthread_mutex_unlock(&wk_mtx);
+	} while (compact_maybe(c));
 	return sync_failed(c, err);
 }
 
@@ -2524,6 +2645,9 @@ cursor_free(struct cursor *c)
 		pthread_cond_wait(&wk_done, &wk_mtx);
 	pthread_mutex_unlock(&wk_mtx);
 	compact_free(c->cp);
+	if (c->make_fd != -1)
+		close(c->make_fd);
+	free(c->make_err);
 	buf_init(&err);
 	if (sync_failed(c, &err) == -1)
 		log_warnx("source \"%s\": %s; the last saves may not survive "

@@ -29,7 +29,7 @@
  * record; a save of more writes several, the new end in the last). A
  * record that is cut short or fails its checksum ends its file: it and
  * what follows are ignored with a warning naming the file and the offset.
- * When the journal outgrows the snapshot (and 1 MB), a worker thread
+ * When the journal outgrows the snapshot (and 256 KB), a worker thread
  * writes a new snapshot from the old one and the journal files, dropping
  * the ids pruned since, and removes those files; meanwhile saves go to a
  * new journal file. The thread also makes each append durable (fdatasync):
@@ -116,8 +116,9 @@ int		 cursor_add(struct cursor *, const char *event_id,
 		    int64_t occur_time);
 size_t		 cursor_count(const struct cursor *);
 /*
- * Ids dropped for want of room (max_ids) at the last commit or load, and
- * the oldest prune key kept then; 0 when none were.
+ * Ids dropped for want of room (max_ids) by the last prune done (at a
+ * commit or the load), and the oldest prune key kept then; 0 when none
+ * were.
  */
 size_t		 cursor_over_max(const struct cursor *, int64_t *oldest_kept);
 /* The begin of the first window ever read (0: unknown); saved at commit. */
@@ -127,7 +128,10 @@ void		 cursor_set_since(struct cursor *, int64_t);
  * Set end = new_end (0 is allowed: ids delivered before the first window
  * was complete are saved and the next start plans the first window again),
  * drop ids with a prune key < new_end - lookback_ms (keys held to the
- * second, see idset.h), then the oldest beyond max_ids, and save: the
+ * second, see idset.h), then the oldest beyond max_ids (above 65,536 ids
+ * the prune is spread over the next commits, 65,536 ids looked at each,
+ * and a set beyond a max_ids that large is cut to a 32nd below it), and
+ * save: the
  * first save of a cursor without a snapshot writes the snapshot
  * atomically; later ones append what changed (the ids added since the
  * last save, the end, "since") to the journal with one write() and hand
@@ -145,8 +149,9 @@ int		 cursor_commit(struct cursor *, int64_t new_end,
 		    struct buf *err);
 /*
  * Wait until every save that returned 0 is on disk (fdatasync done) and a
- * compaction under way is over: it blocks (for tests, tools, the end of a
- * run), never call it on the loop of a running daemon. Returns 0, or -1
+ * compaction under way or due is over: it blocks (for tests, tools, the
+ * end of a run), never call it on the loop of a running daemon. Returns 0,
+ * or -1
  * with *err (appended to) if a save could not be synced. cursor_free()
  * waits for the syncs too (it stops a compaction early) and logs such a
  * failure.

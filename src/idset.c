@@ -35,12 +35,35 @@ struct bucket {
 	uint64_t	 hi[];	/* cap; then uint32_t t[cap], uint16_t lo[cap] */
 };
 
+/* A prune under way (idset_prune_step()). */
+struct pjob {
+	int		 phase;
+	uint64_t	 keep_from;	/* seconds: drop keys before */
+	size_t		 max;
+	size_t		 slack;
+	size_t		 target;	/* cut to this many */
+	unsigned int	 gdepth;	/* of the directory, for slot */
+	size_t		 slot;		/* the next bucket */
+	int		 pass;		/* of the select */
+	uint32_t	 prefix;
+	size_t		 need;
+	uint32_t	*hist;
+	uint32_t	 cut;
+	size_t		 ties;
+	size_t		 by_age;
+	size_t		 by_count;
+	uint32_t	 tmin_seen;	/* the oldest key left, of those seen */
+};
+
 struct idset {
 	uint8_t		 key[16];
 	unsigned int	 gdepth;
 	struct bucket	**dir;		/* 1 << gdepth slots */
 	size_t		 n;
 	size_t		 bytes;		/* of the buckets */
+	uint32_t	 tmin;		/* <= every key (prunes skip above) */
+	uint32_t	 tmin_new;	/* ... of those added during a prune */
+	struct pjob	 job;
 };
 
 static uint32_t *
@@ -308,6 +331,7 @@ idset_new(void)
 		fatalx("dedupe set: cannot draw a random key");
 	s->dir = xcalloc(1, sizeof(*s->dir));
 	s->dir[0] = bucket_new(s, 0, 0);
+	s->tmin = s->tmin_new = UINT32_MAX;
 	return s;
 }
 
@@ -324,6 +348,7 @@ idset_free(struct idset *s)
 		free(s->dir[i]);
 	}
 	free(s->dir);
+	free(s->job.hist);
 	OPENSSL_cleanse(s->key, sizeof(s->key));
 	free(s);
 }
@@ -411,6 +436,10 @@ idset_insert(struct idset *s, const char *id, size_t len, int64_t key_ms,
 	blo[pos] = lo;
 	if (t < b->tmin)
 		b->tmin = t;
+	if (t < s->tmin)
+		s->tmin = t;
+	if (t < s->tmin_new)
+		s->tmin_new = t;
 	b->n++;
 	s->n++;
 	return 1;
@@ -532,80 +561,183 @@ idset_shrink(struct idset *s)
 	}
 }
 
-/*
- * The key (seconds) of the max-th newest id and how many of that key go:
- * a radix select, 12 + 12 + 8 bits, one pass over the keys each.
- */
-static uint32_t
-select_cut(struct idset *s, size_t max, size_t *ties)
+enum pj_phase { PJ_NONE, PJ_AGE, PJ_SELECT, PJ_CUT };
+
+/* Between two steps the set may change; the slot follows the directory. */
+static void
+pj_rescale(struct idset *s)
 {
-	uint32_t	*hist, prefix = 0, *bt;
-	size_t		 need = max, i, j, span, acc;
-	int		 pass, shift[3] = { 20, 8, 0 }, width[3] = { 12, 12, 8 };
+	struct pjob	*j = &s->job;
+
+	if (s->gdepth > j->gdepth)
+		j->slot <<= s->gdepth - j->gdepth;
+	else if (s->gdepth < j->gdepth)
+		j->slot >>= j->gdepth - s->gdepth;
+	j->gdepth = s->gdepth;
+}
+
+/* The radix select's bins: 12 + 12 + 8 bits of the keys (seconds). */
+static const int	 pj_shift[3] = { 20, 8, 0 };
+static const int	 pj_width[3] = { 12, 12, 8 };
+
+/* The end of a select pass: the bin that holds the need-th newest. */
+static void
+pj_pass_end(struct idset *s)
+{
+	struct pjob	*j = &s->job;
+	size_t		 acc = 0;
 	int		 bin;
 
-	hist = xcalloc(4096, sizeof(*hist));
-	for (pass = 0; pass < 3; pass++) {
-		memset(hist, 0, 4096 * sizeof(*hist));
-		for (i = 0; i < (size_t)1 << s->gdepth; i += span) {
-			slot_first(s, i, &span);
-			bt = b_t(s->dir[i]);
-			for (j = 0; j < s->dir[i]->n; j++) {
-				if (pass > 0 && (bt[j] >> (shift[pass] +
-				    width[pass])) != prefix)
-					continue;
-				hist[(bt[j] >> shift[pass]) &
-				    ((1u << width[pass]) - 1)]++;
-			}
-		}
-		acc = 0;
-		for (bin = (1 << width[pass]) - 1; bin > 0; bin--) {
-			if (acc + hist[bin] >= need)
-				break;
-			acc += hist[bin];
-		}
-		need -= acc;
-		prefix = (prefix << width[pass]) | (uint32_t)bin;
-		if (pass == 2)
-			*ties = hist[bin] - need;
+	for (bin = (1 << pj_width[j->pass]) - 1; bin > 0; bin--) {
+		if (acc + j->hist[bin] >= j->need)
+			break;
+		acc += j->hist[bin];
 	}
-	free(hist);
-	return prefix;
+	j->need = j->need > acc ? j->need - acc : 0;
+	j->prefix = (j->prefix << pj_width[j->pass]) | (uint32_t)bin;
+	if (++j->pass < 3) {
+		memset(j->hist, 0, 4096 * sizeof(*j->hist));
+		return;
+	}
+	j->cut = j->prefix;
+	j->ties = j->hist[bin] > j->need ? j->hist[bin] - j->need : 0;
+	free(j->hist);
+	j->hist = NULL;
+	j->phase = PJ_CUT;
+}
+
+/* The age phase done: cut by count if there are too many. */
+static void
+pj_after_age(struct idset *s)
+{
+	struct pjob	*j = &s->job;
+
+	/* Every bucket seen: the oldest key is known again. */
+	s->tmin = j->tmin_seen < s->tmin_new ? j->tmin_seen : s->tmin_new;
+	j->slot = 0;
+	if (s->n <= j->max) {
+		j->phase = PJ_NONE;
+		return;
+	}
+	j->target = j->max > j->slack ? j->max - j->slack : 0;
+	if (j->target == 0) {
+		j->cut = UINT32_MAX;
+		j->ties = SIZE_MAX;
+		j->phase = PJ_CUT;
+		return;
+	}
+	j->need = j->target;
+	j->prefix = 0;
+	j->pass = 0;
+	j->hist = xcalloc(4096, sizeof(*j->hist));
+	j->phase = PJ_SELECT;
+}
+
+void
+idset_prune_start(struct idset *s, int64_t min_time, size_t max,
+    size_t slack)
+{
+	struct pjob	*j = &s->job;
+
+	j->keep_from = min_time <= 0 ? 0 : (uint64_t)min_time / 1000 +
+	    (min_time % 1000 != 0);
+	j->max = max;
+	j->slack = slack;
+	if (j->phase != PJ_NONE)
+		return;		/* goes on, with these */
+	/* Nothing that old and not too many: nothing to look at. */
+	if (j->keep_from <= s->tmin && s->n <= max)
+		return;
+	j->phase = PJ_AGE;
+	j->tmin_seen = UINT32_MAX;
+	s->tmin_new = UINT32_MAX;
+	j->slot = 0;
+	j->gdepth = s->gdepth;
+	j->by_age = j->by_count = 0;
+}
+
+int
+idset_prune_step(struct idset *s, size_t budget, size_t *by_age,
+    size_t *by_count)
+{
+	struct pjob	*j = &s->job;
+	struct bucket	*b;
+	uint32_t	 cut, *bt;
+	size_t		 span, ties, k, cost;
+	int		 all;
+
+	while (j->phase != PJ_NONE && budget > 0) {
+		pj_rescale(s);
+		if (j->slot >= (size_t)1 << s->gdepth) {
+			if (j->phase == PJ_AGE)
+				pj_after_age(s);
+			else if (j->phase == PJ_SELECT) {
+				j->slot = 0;
+				pj_pass_end(s);
+			} else
+				j->phase = PJ_NONE;
+			continue;
+		}
+		slot_first(s, j->slot, &span);
+		b = s->dir[j->slot];
+		cost = 1;
+		switch (j->phase) {
+		case PJ_AGE:
+			all = j->keep_from > UINT32_MAX;
+			cut = all ? UINT32_MAX : (uint32_t)j->keep_from;
+			if (j->keep_from > 0 && (b->tmin < cut ||
+			    (all && b->n > 0))) {
+				ties = all ? SIZE_MAX : 0;
+				cost += b->n;
+				j->by_age += bucket_filter(s, j->slot, cut,
+				    &ties);
+				b = s->dir[j->slot];
+			}
+			if (b->tmin < j->tmin_seen)
+				j->tmin_seen = b->tmin;
+			break;
+		case PJ_SELECT:
+			bt = b_t(b);
+			cost += b->n;
+			for (k = 0; k < b->n; k++) {
+				if (j->pass > 0 && (bt[k] >>
+				    (pj_shift[j->pass] + pj_width[j->pass])) !=
+				    j->prefix)
+					continue;
+				j->hist[(bt[k] >> pj_shift[j->pass]) &
+				    ((1u << pj_width[j->pass]) - 1)]++;
+			}
+			break;
+		case PJ_CUT:
+			if (b->tmin <= j->cut) {
+				cost += b->n;
+				j->by_count += bucket_filter(s, j->slot, j->cut,
+				    &j->ties);
+			}
+			break;
+		}
+		j->slot += span;
+		budget = budget > cost ? budget - cost : 0;
+	}
+	if (j->phase != PJ_NONE)
+		return 0;
+	if (j->by_count > 0 && j->cut < s->tmin_new)
+		s->tmin = j->cut;	/* what is left of the cut, or newer */
+	if (j->by_age + j->by_count > 0)
+		idset_shrink(s);
+	*by_age = j->by_age;
+	*by_count = j->by_count;
+	j->by_age = j->by_count = 0;
+	return 1;
 }
 
 size_t
 idset_prune(struct idset *s, int64_t min_time, size_t max)
 {
-	uint64_t	 keep_from;
-	uint32_t	 cut;
-	size_t		 i, span, dropped = 0, ties = 0;
+	size_t	 a, c;
 
-	keep_from = min_time <= 0 ? 0 : (uint64_t)min_time / 1000 +
-	    (min_time % 1000 != 0);
-	if (keep_from > 0) {
-		cut = keep_from > UINT32_MAX ? UINT32_MAX : (uint32_t)keep_from;
-		for (i = 0; i < (size_t)1 << s->gdepth; i += span) {
-			slot_first(s, i, &span);
-			if (s->dir[i]->tmin < cut ||
-			    (keep_from > UINT32_MAX && s->dir[i]->n > 0)) {
-				ties = keep_from > UINT32_MAX ? SIZE_MAX : 0;
-				dropped += bucket_filter(s, i, cut, &ties);
-			}
-		}
-	}
-	if (s->n > max) {
-		if (max == 0) {
-			cut = UINT32_MAX;
-			ties = SIZE_MAX;
-		} else
-			cut = select_cut(s, max, &ties);
-		for (i = 0; i < (size_t)1 << s->gdepth; i += span) {
-			slot_first(s, i, &span);
-			if (s->dir[i]->tmin <= cut)
-				dropped += bucket_filter(s, i, cut, &ties);
-		}
-	}
-	if (dropped > 0)
-		idset_shrink(s);
-	return dropped;
+	idset_prune_start(s, min_time, max, 0);
+	while (!idset_prune_step(s, SIZE_MAX, &a, &c))
+		;
+	return a + c;
 }

@@ -58,6 +58,19 @@ size_t		 idset_count(const struct idset *);
  * same second, which ones go is arbitrary). Returns the number dropped.
  */
 size_t		 idset_prune(struct idset *, int64_t min_time, size_t max);
+/*
+ * The same in steps, so that a large set is pruned without holding up the
+ * caller: idset_prune_start() says what to drop (if a prune is under way
+ * it goes on with these figures), idset_prune_step() looks at about budget
+ * ids and returns 1 when the prune is done, with the numbers dropped by
+ * age and by count (0: call again). Ids added between steps may be kept
+ * until the next prune; beyond max, the cut is to about max - slack (the
+ * keys counted in passes over the set while it changes).
+ */
+void		 idset_prune_start(struct idset *, int64_t min_time,
+		    size_t max, size_t slack);
+int		 idset_prune_step(struct idset *, size_t budget,
+		    size_t *by_age, size_t *by_count);
 /* The oldest key held, in ms (0 when the set is empty). O(buckets). */
 int64_t		 idset_oldest(const struct idset *);
 /* Bytes allocated (directory and buckets). */

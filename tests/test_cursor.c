@@ -833,7 +833,7 @@ sync_ok(struct fixture *f, struct cursor *c)
 }
 
 /*
- * The journal outgrows the snapshot (and 1 MB): a compaction writes a new
+ * The journal outgrows the snapshot (and 256 KB): a compaction writes a new
  * snapshot that the next journal file follows, without the ids pruned
  * since (by age, and beyond max_ids), and removes the files it merged;
  * saves made meanwhile are kept.
@@ -843,7 +843,7 @@ test_compaction(void **state)
 {
 	struct fixture	*f = *state;
 	struct cursor	*c;
-	char		*path, *j1, *j2, *jn, *data, *p, id[64];
+	char		*path, *j1, *j2, *data, *p, id[64];
 	long long	 first;
 	int		 i, k;
 
@@ -866,22 +866,20 @@ test_compaction(void **state)
 	sync_ok(f, c);
 	assert_false(exists(j1));
 	assert_non_null(data = slurp(path, NULL));
-	/* The first merged when the old ids went; maybe a second one. */
+	/* Some compactions (the old ids went at the first after T). */
 	assert_non_null(p = strstr(data, "\"journal\":"));
 	first = strtoll(p + 10, NULL, 10);
-	assert_true(first == 2 || first == 3);
-	jn = path_in(f, first == 2 ? "prod.journal.2" : "prod.journal.3");
-	assert_false(exists(j2) && first == 3);
+	assert_true(first >= 2);
+	assert_false(exists(j1));
 	assert_non_null(strstr(data, "\"end\":1700000000000,"));
 	assert_null(strstr(data, "old-"));
 	assert_non_null(strstr(data, "\"new-first\""));
 	assert_non_null(strstr(data, "\"new-5000-"));
 	free(data);
-	/* A save after it goes to the new file. */
+	/* A save after it is replayed after it. */
 	cursor_add(c, "after", T);
 	commit_ok(f, c, T + MIN);
-	assert_true(exists(jn));
-	free(jn);
+	sync_ok(f, c);
 	cursor_free(c);
 	c = open_ok(f, 30000, 10 * MIN, CURSOR_OK);
 	assert_int_equal(cursor_count(c), 20002);
@@ -894,10 +892,11 @@ test_compaction(void **state)
 	cursor_free(c);
 
 	/* max_ids 10,000 at the next open; the newest stay across the next
-	 * compaction, the others are not written again. */
+	 * compaction (more than a snapshot's worth of new ids), the others
+	 * are not written again. */
 	c = open_ok(f, 10000, 10 * MIN, CURSOR_OK);
 	assert_int_equal(cursor_count(c), 10000);
-	for (i = 0; i < 25000; i++) {
+	for (i = 0; i < 40000; i++) {
 		snprintf(id, sizeof(id), "more-%d-4e1f-4d3e-8f00-0123456789ab",
 		    i);
 		cursor_add(c, id, T + 60000 + i * 10LL);
@@ -908,13 +907,12 @@ test_compaction(void **state)
 	assert_non_null(data = slurp(path, NULL));
 	assert_non_null(p = strstr(data, "\"journal\":"));
 	assert_true(strtoll(p + 10, NULL, 10) > first);
-	assert_null(strstr(data, "\"more-0-"));
 	assert_null(strstr(data, "\"new-5000-"));
 	free(data);
 	cursor_free(c);
 	c = open_ok(f, 10000, 10 * MIN, CURSOR_OK);
 	assert_int_equal(cursor_count(c), 10000);
-	assert_true(cursor_has(c, "more-24999-4e1f-4d3e-8f00-0123456789ab"));
+	assert_true(cursor_has(c, "more-39999-4e1f-4d3e-8f00-0123456789ab"));
 	assert_false(cursor_has(c, "more-0-4e1f-4d3e-8f00-0123456789ab"));
 	cursor_free(c);
 	free(path);
@@ -973,7 +971,7 @@ test_upgrade(void **state)
 	add_record(&b, "{\"end\":1700000120000,\"updated\":1700000120000,"
 	    "\"ids\":[[\"evt-4\",1700000000000]]}");
 	spew(j1, b.data, b.len);
-	assert_false(exists(j2));
+	unlink(j2);		/* (made empty for the saves after) */
 	c = open_ok(f, 100, 10 * MIN, CURSOR_OK);
 	assert_int_equal(cursor_count(c), 3);
 	assert_true(cursor_has(c, "evt-4"));
@@ -996,7 +994,11 @@ test_upgrade(void **state)
 	commit_ok(f, c, T + MIN);
 	sync_ok(f, c);
 	assert_false(exists(j1));
-	assert_false(exists(j2));
+	/* (NAME.journal.2 is there again: made for the saves after.) */
+	if ((data = slurp(j2, NULL)) != NULL) {
+		assert_null(strstr(data, "evt-4"));
+		free(data);
+	}
 	cursor_free(c);
 	c = open_ok(f, 100, 10 * MIN, CURSOR_OK);
 	assert_int_equal(cursor_count(c), 3);
@@ -1556,8 +1558,8 @@ test_idset_large(void **state)
 {
 	struct idset	*s;
 	char		 buf[48];
-	size_t		 mem;
-	int		 i, n = 200000;
+	size_t		 mem, by_age, by_count;
+	int		 i, n = 200000, steps;
 
 	(void)state;
 	s = idset_new();
@@ -1590,12 +1592,42 @@ test_idset_large(void **state)
 			fail_msg("id %d after the prune", i);
 	}
 	assert_true(idset_memory(s) < mem / 100);
+	/* In steps, with adds between them (kept until the next prune). */
+	idset_prune(s, 0, 0);
+	for (i = 0; i < n; i++) {
+		snprintf(buf, sizeof(buf), "step-%d", i);
+		assert_int_equal(idset_add(s, buf, strlen(buf), T + i * 1000LL),
+		    1);
+	}
+	idset_prune_start(s, T + (n / 2) * 1000LL, 50000, 1000);
+	for (steps = 0; !idset_prune_step(s, 10000, &by_age, &by_count);
+	    steps++) {
+		snprintf(buf, sizeof(buf), "between-%d", steps);
+		assert_int_equal(idset_add(s, buf, strlen(buf), T), 1);
+		/* The targets may change on the way. */
+		idset_prune_start(s, T + (n / 2) * 1000LL, 50000, 1000);
+	}
+	assert_true(steps > 10);
+	/* The first half of step- by age, then the newest 49,000 of the
+	 * rest; the between- ones (old keys) go unless added to a bucket
+	 * already looked at. */
+	assert_true(by_age >= (size_t)n / 2 && by_age <= (size_t)(n / 2 +
+	    steps));
+	assert_true(idset_count(s) >= 49000 && idset_count(s) <= 49000 +
+	    (size_t)steps);
+	assert_int_equal(by_age + by_count, n + steps - idset_count(s));
+	for (i = 0; i < n; i++) {
+		snprintf(buf, sizeof(buf), "step-%d", i);
+		if (idset_has(s, buf, strlen(buf)) != (i >= n - 49000))
+			fail_msg("step-%d after the stepped prune", i);
+	}
+	idset_prune(s, 0, 0);
 	/* And it grows again. */
 	for (i = 0; i < 10000; i++) {
 		snprintf(buf, sizeof(buf), "again-%d", i);
 		assert_int_equal(idset_add(s, buf, strlen(buf), T), 1);
 	}
-	assert_int_equal(idset_count(s), 10100);
+	assert_int_equal(idset_count(s), 10000);
 	idset_free(s);
 }
 
