@@ -503,10 +503,11 @@ json_int(const cJSON *j, int64_t min, int64_t *out)
 
 enum js { JS_OK, JS_MORE, JS_BAD, JS_ERR };
 
+/* What cJSON skips as space: any byte up to 0x20 (NUL files are refused). */
 static int
 js_space(int ch)
 {
-	return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r';
+	return ch > 0 && ch <= ' ';
 }
 
 static int
@@ -2156,6 +2157,10 @@ cp_scan(struct compact *cp, struct rd *r, off_t budget, const char **why)
 	enum js		 st;
 
 	if (cp->scan == SCAN_BEFORE) {
+		/* A byte order mark, as cJSON takes one (the snapshot). */
+		if (rd_pos(r) == 0 && rd_peek(r) == 0xef && r->len - r->off >= 3 &&
+		    memcmp(r->buf + r->off, "\xef\xbb\xbf", 3) == 0)
+			r->off += 3;
 		if (!rd_take(r, '{'))
 			goto bad;
 		if (rd_take(r, '}')) {
