@@ -49,11 +49,11 @@
 #define CURSOR_MAX_INT		9007199254740992.0	/* 2^53 */
 #define CURSOR_CHUNK		65536
 #define CURSOR_MAX_FILE		((off_t)1 << 32)
-#define VALUE_MAX		(1 << 20)	/* a snapshot member but "ids" */
+#define VALUE_MAX		(1 << 20)	/* a member of the snapshot */
 #define RECORD_IDS		65536	/* bytes of ids in a journal record */
-#define RECORD_MAX		(1 << 20)	/* a record's payload, at most */
+#define RECORD_MAX		(1 << 20)	/* a record's payload at most */
 #define RECORD_HEAD		17	/* "1048576 0123abcd " */
-#define COMPACT_MIN		((off_t)256 << 10)	/* journal bytes, at least */
+#define COMPACT_MIN		((off_t)256 << 10)	/* journal bytes, min */
 #define COMPACT_STEP		(1 << 20)	/* input bytes a worker step */
 #define COMPACT_RETRY_MS	60000
 #define PENDING_KEEP		(1 << 20)	/* buffer kept after a save */
@@ -142,14 +142,14 @@ struct cursor {
 	int64_t		 since;		/* begin of the first window, or 0 */
 	int		 after_corruption;
 	struct idset	*ids;
-	size_t		 over_max;	/* dropped by max_ids at the last prune */
+	size_t		 over_max;	/* dropped by max_ids, last prune */
 	int64_t		 oldest_kept;	/* ... the oldest key kept then */
 
 	/* On disk. */
 	int		 has_snapshot;
 	int64_t		 snap_updated;	/* its "updated" */
 	off_t		 snap_bytes;
-	int		 rewrite;	/* compact soon (older format, identity) */
+	int		 rewrite;	/* compact soon (format, identity) */
 	uint64_t	 jfirst;	/* the first journal file it has */
 	struct jfile	*jf;		/* jfirst..jgen, those that exist */
 	size_t		 njf;
@@ -1332,8 +1332,8 @@ journal_replay(struct cursor *c, uint64_t journal_first)
 				free(path);
 				break;
 			}
-			log_warnx("source \"%s\": state journal %s: cannot read "
-			    "it: %s; ignoring it", c->name, path, why);
+			log_warnx("source \"%s\": state journal %s: cannot "
+			    "read it: %s; ignoring it", c->name, path, why);
 			jfile_set(c, gen, 0);
 			hdr = 0;
 			free(path);
@@ -2158,7 +2158,8 @@ cp_scan(struct compact *cp, struct rd *r, off_t budget, const char **why)
 
 	if (cp->scan == SCAN_BEFORE) {
 		/* A byte order mark, as cJSON takes one (the snapshot). */
-		if (rd_pos(r) == 0 && rd_peek(r) == 0xef && r->len - r->off >= 3 &&
+		if (rd_pos(r) == 0 && rd_peek(r) == 0xef &&
+		    r->len - r->off >= 3 &&
 		    memcmp(r->buf + r->off, "\xef\xbb\xbf", 3) == 0)
 			r->off += 3;
 		if (!rd_take(r, '{'))
@@ -2468,12 +2469,14 @@ compact_maybe(struct cursor *c)
 	struct compact	*cp;
 	struct job	*j;
 	char		*err = NULL;
-	off_t		 jb = journal_bytes(c);
-	uint64_t	 next = c->jcreate ? c->jgen : c->jgen + 1;
+	off_t		 jb;
+	uint64_t	 next;
 	size_t		 i;
 	int		 make, busy, fd;
 
 	compact_poll(c);
+	jb = journal_bytes(c);
+	next = c->jcreate ? c->jgen : c->jgen + 1;
 	if (c->cp != NULL || !c->has_snapshot ||
 	    time_mono_ms() < c->compact_after ||
 	    (!c->rewrite && (jb < COMPACT_MIN || jb < c->snap_bytes)))

@@ -24,7 +24,8 @@
  *   {"journal":3,"after":1700000000123}
  * (its number, and the "updated" of the snapshot when it was made); each
  * save appends data records,
- *   {"end":1700000000000,"since":0,"updated":1700000000456,"ids":[["id",t],...]}
+ *   {"end":1700000000000,"since":0,"updated":1700000000456,
+ *    "ids":[["id",t],...]}
  * (the ids added since the previous save, at most about 64 KB of them a
  * record; a save of more writes several, the new end in the last). A
  * record that is cut short or fails its checksum ends its file: it and

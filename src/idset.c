@@ -32,7 +32,7 @@ struct bucket {
 	uint16_t	 n;
 	uint16_t	 cap;
 	uint8_t		 depth;
-	uint64_t	 hi[];	/* cap; then uint32_t t[cap], uint16_t lo[cap] */
+	uint64_t	 hi[];	/* cap; then uint32_t t[], uint16_t lo[] */
 };
 
 /* A prune under way (idset_prune_step()). */

@@ -655,7 +655,7 @@ test_journal_replay(void **state)
 {
 	struct fixture	*f = *state;
 	struct cursor	*c;
-	struct buf	 want;
+	struct buf	 want, pl;
 	char		*jpath, *data, *log;
 	long long	 u0, u1, u2;
 	size_t		 len, len2;
@@ -678,25 +678,18 @@ test_journal_replay(void **state)
 	assert_non_null(data = slurp(jpath, &len));
 	u2 = last_updated(data);
 	buf_init(&want);
-	buf_printf(&want, "{\"journal\":1,\"after\":%lld}", u0);
-	buf_truncate(&want, 0);
-	{
-		struct buf	 pl;
-
-		buf_init(&pl);
-		buf_printf(&pl, "{\"journal\":1,\"after\":%lld}", u0);
-		add_record(&want, pl.data);
-		buf_reset(&pl);
-		buf_printf(&pl, "{\"end\":1700000060000,\"since\":0,"
-		    "\"updated\":%lld,\"ids\":[[\"c\\n\\\"\",1700000000001]]}",
-		    u1);
-		add_record(&want, pl.data);
-		buf_reset(&pl);
-		buf_printf(&pl, "{\"end\":1700000120000,\"since\":1699999940000,"
-		    "\"updated\":%lld,\"ids\":[]}", u2);
-		add_record(&want, pl.data);
-		buf_free(&pl);
-	}
+	buf_init(&pl);
+	buf_printf(&pl, "{\"journal\":1,\"after\":%lld}", u0);
+	add_record(&want, pl.data);
+	buf_reset(&pl);
+	buf_printf(&pl, "{\"end\":1700000060000,\"since\":0,"
+	    "\"updated\":%lld,\"ids\":[[\"c\\n\\\"\",1700000000001]]}", u1);
+	add_record(&want, pl.data);
+	buf_reset(&pl);
+	buf_printf(&pl, "{\"end\":1700000120000,\"since\":1699999940000,"
+	    "\"updated\":%lld,\"ids\":[]}", u2);
+	add_record(&want, pl.data);
+	buf_free(&pl);
 	assert_string_equal(data, want.data);
 	free(data);
 	buf_free(&want);
@@ -858,7 +851,8 @@ test_compaction(void **state)
 	for (k = 0; k < 10; k++) {
 		for (i = 0; i < 2500; i++) {
 			snprintf(id, sizeof(id), "%s-%d-4e1f-4d3e-8f00-"
-			    "0123456789ab", k < 2 ? "old" : "new", k * 2500 + i);
+			    "0123456789ab", k < 2 ? "old" : "new",
+			    k * 2500 + i);
 			cursor_add(c, id, k < 2 ? T - 30 * MIN : T + k);
 		}
 		commit_ok(f, c, k < 2 ? 0 : T);
