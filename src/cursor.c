@@ -14,7 +14,8 @@
  * id set (what a compaction keeps is decided by the prune keys on disk and
  * a floor computed by the loop), never calls cJSON (its error position is
  * a global) nor log.c. What the two share is under wk_mtx: the job queue,
- * each cursor's sync results and its compaction's outcome.
+ * each cursor's sync results and its compaction's outcome. (The thread
+ * starts with the first save: a process that forks must do so before.)
  */
 #include "autoconf.h"
 
