@@ -1626,11 +1626,14 @@ journal_unlink_one(const struct cursor *c, const char *path, uint64_t gen,
 static void
 journal_cleanup(struct cursor *c, int all)
 {
-	int	 arg[2] = { all, 0 }, dfd;
+	struct stat	 st;
+	int		 arg[2] = { all, 0 }, dfd;
 
 	journal_each(c, journal_unlink_one, arg);
-	/* A compaction cut short (none runs before the first save). */
-	unlink(c->tmppath);
+	/* A compaction cut short (none runs before the first save); what is
+	 * not a regular file is left for the open to refuse. */
+	if (lstat(c->tmppath, &st) == 0 && S_ISREG(st.st_mode))
+		unlink(c->tmppath);
 	c->jstale = 0;
 	/* Gone for good before a snapshot that does not want them. */
 	if (arg[1] && (dfd = open(c->dir, O_RDONLY | O_DIRECTORY |
