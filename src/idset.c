@@ -292,13 +292,24 @@ bucket_split(struct idset *s, size_t i)
 	bucket_free(s, b);
 }
 
-/* The position of (hi, lo) in b, or where it would go; *found if there. */
+/*
+ * The position of (hi, lo) in b, or where it would go; *found if there.
+ * Fingerprints are uniform: the search starts where the value says (its
+ * bits after the bucket's) and narrows to a few cache lines around.
+ */
 static size_t
 bucket_find(const struct bucket *b, uint64_t hi, uint16_t lo, int *found)
 {
 	const uint16_t	*blo = b_lo((struct bucket *)b);
-	size_t		 l = 0, h = b->n, m;
+	size_t		 l = 0, h = b->n, m, est;
 
+	if (b->n > 32 && b->depth < 40) {
+		est = (size_t)((((hi << b->depth) >> 40) * b->n) >> 24);
+		if (est >= 16 && b->hi[est - 16] < hi)
+			l = est - 16;
+		if (est + 16 < b->n && b->hi[est + 16] > hi)
+			h = est + 16;
+	}
 	while (l < h) {
 		m = l + (h - l) / 2;
 		if (b->hi[m] < hi || (b->hi[m] == hi && blo[m] < lo))
