@@ -16,6 +16,13 @@
  * a global) nor log.c. What the two share is under wk_mtx: the job queue,
  * each cursor's sync results and its compaction's outcome. (The thread
  * starts with the first save: a process that forks must do so before.)
+ *
+ * Why a thread and not compaction in slices on the loop: the fsyncs (of a
+ * small append: 2 to 8 ms on a virtual disk; of a 56 MB snapshot: much
+ * more) cannot be sliced, and a create or a rename can wait as long for
+ * the filesystem's journal; the thread needs no copy of the id set and no
+ * lock on it, since what it merges is on disk and immutable by then; and
+ * the loop's callers need no hook to drive it.
  */
 #include "autoconf.h"
 

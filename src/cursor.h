@@ -29,7 +29,10 @@
  * (the ids added since the previous save, at most about 64 KB of them a
  * record; a save of more writes several, the new end in the last). A
  * record that is cut short or fails its checksum ends its file: it and
- * what follows are ignored with a warning naming the file and the offset.
+ * what follows are ignored with a warning naming the file and the offset
+ * (the next file is still replayed). A snapshot without "journal" is
+ * followed by NAME.journal.1 only if that file's "after" is its
+ * "updated" (else the file is older than it: a downgrade and back).
  * When the journal outgrows the snapshot (and 256 KB), a worker thread
  * writes a new snapshot from the old one and the journal files, dropping
  * the ids pruned since, and removes those files; meanwhile saves go to a
