@@ -54,8 +54,9 @@ def test(h):
         p = h.spawn("-f", "-v", "--once", "-c", conf, stdout_name=name + ".out",
                     stderr_name=name + ".err")
         out = os.path.join(h.dir, name + ".out")
-        # Half the kills after some events, half after a delay: anywhere
-        # relative to the pages, the saves and a compaction under way.
+        # Half the kills after some events, half a random delay after the
+        # first 50: anywhere relative to the pages, the saves and a
+        # compaction under way.
         if k % 2 == 0:
             want_lines = rnd.randint(100, 2500)
             H.wait_for(lambda: p.poll() is not None or (
@@ -63,9 +64,9 @@ def test(h):
                 "%d events from %s" % (want_lines, name), interval=0.005)
         else:
             H.wait_for(lambda: p.poll() is not None or (
-                os.path.exists(out) and count_lines(out) > 0), 60,
-                "the first event from %s" % name, interval=0.005)
-            time.sleep(rnd.uniform(0.2, 3.0))
+                os.path.exists(out) and count_lines(out) >= 50), 60,
+                "50 events from %s" % name, interval=0.005)
+            time.sleep(rnd.uniform(0.0, 1.5))
         assert p.poll() is None, "%s ended before the kill" % name
         p.send_signal(signal.SIGKILL)
         p.wait(timeout=10)
