@@ -264,6 +264,12 @@ api_call_cancel(struct api_call *c)
 	call_free(c);
 }
 
+int
+api_call_throttled(const struct api_call *c)
+{
+	return c->throttled;
+}
+
 /*
  * The API's clock as its answers to this credential show it (their Date
  * plus the monotonic time since), or the local clock before the first:

@@ -91,6 +91,9 @@ struct api_call	*api_list_events(struct api *, const struct source_config *,
 void		 api_call_spare(struct api_call *);
 /* No callback after this. NULL, or from inside the callback: no-op. */
 void		 api_call_cancel(struct api_call *);
+/* The 429s absorbed so far by a call in flight (--check says why it
+ * waits). */
+int		 api_call_throttled(const struct api_call *);
 
 /*
  * Exponential backoff with jitter: attempt 0 -> 1 s, doubling, capped at

@@ -7,6 +7,8 @@
  */
 #include "autoconf.h"
 
+#include <sys/stat.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -511,7 +513,7 @@ output_defaults(struct output_config *out)
 	out->sd_id = xstrdup("hss@32473");
 	out->syslog_header = 1;
 	out->leef_delimiter = '^';
-	out->max_message_size = 65536;
+	out->max_message_size = 0;	/* set: by config, else default_max() */
 	out->queue_limit = 10000;
 	out->queue_limit_bytes = CONFIG_QUEUE_BYTES_DEFAULT;
 	out->relp_window = 128;		/* librelp's window */
@@ -615,6 +617,49 @@ parse_leef_delimiter(struct confparse *c, const yaml_node_t *map,
 		return;
 	}
 	out->leef_delimiter = s[0];
+}
+
+/*
+ * The default max_message_size: the largest message a stock receiver of
+ * the transport takes as one message, so that every event arrives whole
+ * (shrunk by the formatter when it must be, format.h). It counts the
+ * syslog message itself: not the octet count and space of octet-counting
+ * framing, nor the LF of lf framing, nor the RELP frame around it.
+ *  - rsyslog (imtcp, imptcp, imudp, imrelp): global(maxMessageSize)
+ *    "default 8k" (rsyslog.com/doc, configuration/global), which is 8096
+ *    bytes in the code (runtime/glbl.c: iMaxLine = 8096); imtcp cuts a
+ *    longer message there and delivers the rest as a message of its own,
+ *    with octet-counting and with lf framing alike ("received oversize
+ *    message ... max msg size is 8096, truncating..."; rsyslog 8.2302: a
+ *    message of 8096 bytes arrives whole, one of 8097 does not); imrelp's
+ *    maxDataSize defaults to the same value.
+ *  - syslog-ng: log-msg-size(), 65536 by default (global, and network()
+ *    and syslog() sources inherit it).
+ *  - Splunk TCP/UDP inputs: TRUNCATE = 10000 bytes per event by default
+ *    (props.conf).
+ *  - RFC 5424 6.1: a receiver must take 480 bytes and should take 2048;
+ *    RFC 5425 (TLS): 2048 must, 8192 should. RFC 5426 (UDP): 480 (IPv4),
+ *    1180 (IPv6), 2048 should; rsyslog's imudp also stops at 8096.
+ *  - IBM QRadar: "Max TCP Syslog Payload Length" and "Max UDP Syslog
+ *    Payload Length" (System Settings), 4096 bytes by default; it cuts
+ *    longer payloads. LEEF is QRadar's format, so LEEF outputs default to
+ *    4096.
+ * Hence 8096 (the smallest of the syslog receivers, rsyslog) for tcp,
+ * tls, relp and udp, 4096 for leef over any of them, and 65536 for stdout
+ * (no receiver; a bound for one line).
+ */
+#define MAX_MESSAGE_RSYSLOG	8096
+#define MAX_MESSAGE_QRADAR	4096
+#define MAX_MESSAGE_STDOUT	65536
+
+static size_t
+default_max(enum output_transport t, enum output_format f)
+{
+	if (t == TRANSPORT_STDOUT)
+		return MAX_MESSAGE_STDOUT;
+	if (f == FORMAT_LEEF)
+		return MAX_MESSAGE_QRADAR;
+	return MAX_MESSAGE_RSYSLOG;
 }
 
 static void
@@ -721,11 +766,13 @@ parse_output(struct confparse *c, const yaml_node_t *n,
 	    "printable ASCII without spaces, `=`, `]` and `\"`", &out->sd_id);
 	confparse_bool(c, n, "syslog_header", &out->syslog_header);
 	parse_leef_delimiter(c, n, out);
+	/* an explicit max_message_size wins over the default */
 	maxsize = tr_ok && out->transport == TRANSPORT_UDP ? 65000 : 1048576;
-	if (maxsize < (int64_t)out->max_message_size)
-		out->max_message_size = (size_t)maxsize;
 	if (confparse_int(c, n, "max_message_size", 480, maxsize, &i64) == 1)
 		out->max_message_size = (size_t)i64;
+	else
+		out->max_message_size = default_max(out->transport,
+		    out->format);
 	if (confparse_int(c, n, "queue_limit", 1, 10000000, &i64) == 1)
 		out->queue_limit = (size_t)i64;
 	/* At least the largest message, so that one always fits. */
@@ -860,6 +907,8 @@ parse_root(struct confparse *c, struct config *cfg)
 
 /* Loading. */
 
+static void	identify_files(struct config *);
+
 struct config *
 config_load(const char *path, struct config_diag *diag)
 {
@@ -873,6 +922,7 @@ config_load(const char *path, struct config_diag *diag)
 		cfg = xcalloc(1, sizeof(*cfg));
 		cfg->path = xstrdup(path);
 		parse_root(c, cfg);
+		identify_files(cfg);
 	}
 	if (confparse_nerrors(c) > 0) {
 		config_free(cfg);
@@ -973,4 +1023,215 @@ config_category_name(enum source_category cat)
 	if ((size_t)cat < HSS_ARRAY_LEN(category_names))
 		return category_names[cat];
 	return "unknown";
+}
+
+/* Reload: comparing entries. */
+
+static int
+str_eq(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
+static void
+note(struct buf *changed, int *equal, const char *what)
+{
+	if (changed != NULL)
+		buf_printf(changed, "%s%s", changed->len > 0 ? ", " : "", what);
+	*equal = 0;
+}
+
+#define CMP(cond, what)	do { if (!(cond)) note(changed, &eq, (what)); } \
+			    while (0)
+
+/*
+ * A secret is the same when it comes from the same place with the same
+ * value. A token file is re-read by the API client whenever it changes,
+ * so its value does not count (a renewed token needs no restart).
+ */
+static int
+secret_eq(const struct secret *a, const struct secret *b, int by_place)
+{
+	if (a->origin != b->origin || !str_eq(a->where, b->where))
+		return 0;
+	if (by_place && (a->origin == SECRET_FILE ||
+	    a->origin == SECRET_CREDDIR))
+		return 1;
+	return str_eq(a->value, b->value);
+}
+
+static int
+filters_eq(const struct source_config *a, const struct source_config *b)
+{
+	size_t	 i;
+
+	if (a->nfilters != b->nfilters)
+		return 0;
+	for (i = 0; i < a->nfilters; i++)
+		if (!str_eq(a->filters[i].key, b->filters[i].key) ||
+		    !str_eq(a->filters[i].value, b->filters[i].value))
+			return 0;
+	return 1;
+}
+
+int
+config_source_equal(const struct source_config *a,
+    const struct source_config *b, struct buf *changed)
+{
+	const struct credentials	*ca = &a->cred, *cb = &b->cred;
+	int				 eq = 1;
+
+	CMP(str_eq(a->name, b->name), "name");
+	CMP(str_eq(a->region, b->region), "region");
+	CMP(str_eq(a->project_id, b->project_id), "project_id");
+	CMP(a->category == b->category, "category");
+	CMP(str_eq(a->enterprise_project_id, b->enterprise_project_id),
+	    "enterprise_project_id");
+	CMP(str_eq(a->endpoint, b->endpoint), "endpoint");
+	CMP(str_eq(a->ca_file, b->ca_file), "ca_file");
+	CMP(str_eq(a->proxy, b->proxy), "proxy");
+	CMP(a->timeout_ms == b->timeout_ms, "timeout");
+	CMP(ca->method == cb->method &&
+	    secret_eq(&ca->access_key, &cb->access_key, 0) &&
+	    secret_eq(&ca->secret_key, &cb->secret_key, 0) &&
+	    secret_eq(&ca->security_token, &cb->security_token, 0) &&
+	    str_eq(ca->iam_endpoint, cb->iam_endpoint) &&
+	    str_eq(ca->domain, cb->domain) && str_eq(ca->user, cb->user) &&
+	    secret_eq(&ca->password, &cb->password, 0) &&
+	    secret_eq(&ca->token, &cb->token, 1), "credentials");
+	CMP(a->poll_interval_ms == b->poll_interval_ms, "poll_interval");
+	CMP(a->settle_ms == b->settle_ms, "settle");
+	CMP(a->lookback_ms == b->lookback_ms, "lookback");
+	CMP(a->backfill_ms == b->backfill_ms, "backfill");
+	CMP(a->page_size == b->page_size, "page_size");
+	CMP(a->calls_per_minute == b->calls_per_minute, "calls_per_minute");
+	CMP(a->max_tracked_ids == b->max_tracked_ids, "max_tracked_ids");
+	CMP(a->sweep_range_ms == b->sweep_range_ms, "sweep_range");
+	CMP(a->sweep_interval_ms == b->sweep_interval_ms, "sweep_interval");
+	CMP(filters_eq(a, b), "filters");
+	return eq;
+}
+
+static int
+file_id_eq(const struct config_file_id *a, const struct config_file_id *b)
+{
+	return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+	    a->mtime_ns == b->mtime_ns && a->ctime_ns == b->ctime_ns;
+}
+
+int
+config_output_equal(const struct output_config *a,
+    const struct output_config *b, struct buf *changed)
+{
+	const struct output_tls	*ta = &a->tls, *tb = &b->tls;
+	int			 eq = 1;
+
+	CMP(str_eq(a->name, b->name), "name");
+	CMP(a->format == b->format, "format");
+	CMP(a->transport == b->transport, "transport");
+	CMP(str_eq(a->address, b->address) && str_eq(a->host, b->host) &&
+	    a->port == b->port, "address");
+	CMP(a->framing == b->framing, "framing");
+	CMP(str_eq(ta->ca_file, tb->ca_file) &&
+	    str_eq(ta->cert_file, tb->cert_file) &&
+	    str_eq(ta->key_file, tb->key_file) &&
+	    str_eq(ta->server_name, tb->server_name) &&
+	    ta->verify == tb->verify && ta->min_version == tb->min_version &&
+	    a->relp_tls == b->relp_tls, "tls");
+	/* The same names, other files: renewed (other names count above). */
+	CMP(!(str_eq(ta->ca_file, tb->ca_file) &&
+	    str_eq(ta->cert_file, tb->cert_file) &&
+	    str_eq(ta->key_file, tb->key_file)) ||
+	    (file_id_eq(&ta->ca_id, &tb->ca_id) &&
+	    file_id_eq(&ta->cert_id, &tb->cert_id) &&
+	    file_id_eq(&ta->key_id, &tb->key_id)), "tls files (renewed)");
+	CMP(a->facility == b->facility, "facility");
+	CMP(str_eq(a->hostname, b->hostname), "hostname");
+	CMP(str_eq(a->app_name, b->app_name), "app_name");
+	CMP(str_eq(a->sd_id, b->sd_id), "sd_id");
+	CMP(a->syslog_header == b->syslog_header, "syslog_header");
+	CMP(a->leef_delimiter == b->leef_delimiter, "leef_delimiter");
+	CMP(a->max_message_size == b->max_message_size, "max_message_size");
+	CMP(a->queue_limit == b->queue_limit, "queue_limit");
+	CMP(a->queue_limit_bytes == b->queue_limit_bytes, "queue_limit_bytes");
+	CMP(a->relp_window == b->relp_window, "relp_window");
+	return eq;
+}
+
+int
+config_restart_needed(const struct config *a, const struct config *b,
+    struct buf *changed)
+{
+	int	 eq = 1;
+
+	CMP(str_eq(a->state_directory, b->state_directory),
+	    "state_directory");
+	return !eq;
+}
+
+#undef CMP
+
+static void
+file_id(const char *path, struct config_file_id *id)
+{
+	struct stat	 st;
+
+	memset(id, 0, sizeof(*id));
+	if (path == NULL || stat(path, &st) == -1)
+		return;
+	id->dev = (uint64_t)st.st_dev;
+	id->ino = (uint64_t)st.st_ino;
+	id->size = (int64_t)st.st_size;
+	id->mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 +
+	    st.st_mtim.tv_nsec;
+	id->ctime_ns = (int64_t)st.st_ctim.tv_sec * 1000000000 +
+	    st.st_ctim.tv_nsec;
+}
+
+/* Note what the TLS files of every output are now (struct config_file_id). */
+static void
+identify_files(struct config *cfg)
+{
+	struct output_tls	*t;
+	size_t			 i;
+
+	for (i = 0; i < cfg->noutputs; i++) {
+		t = &cfg->outputs[i].tls;
+		file_id(t->ca_file, &t->ca_id);
+		file_id(t->cert_file, &t->cert_id);
+		file_id(t->key_file, &t->key_id);
+	}
+}
+
+static void
+diag_add(struct config_diag *diag, char *msg)
+{
+	diag->errors = xreallocarray(diag->errors, diag->nerrors + 1,
+	    sizeof(*diag->errors));
+	diag->errors[diag->nerrors++] = msg;
+}
+
+size_t
+config_check_mode(const struct config *cfg, int foreground,
+    struct config_diag *diag)
+{
+	const struct output_config	*o;
+	size_t				 i, n = 0;
+
+	for (i = 0; i < cfg->noutputs && !foreground; i++) {
+		o = &cfg->outputs[i];
+		if (o->transport != TRANSPORT_STDOUT)
+			continue;
+		diag_add(diag, xasprintf("%s:%d: output `%s`: transport stdout "
+		    "needs -f or --once: in the background the daemon's "
+		    "standard output is /dev/null and every event sent there "
+		    "would be lost; run it in the foreground with -f (as the "
+		    "systemd unit does) or --once, or send to the SIEM with "
+		    "transport tcp, tls, relp or udp", cfg->path, o->line,
+		    o->name));
+		n++;
+	}
+	return n;
 }

@@ -15,6 +15,8 @@
 #include "log.h"
 #include "secret.h"
 
+struct buf;
+
 #define CONFIG_DEFAULT_PATH	SYSCONFDIR "/hss-forwarder/hss-forwarder.yaml"
 #define CONFIG_DEFAULT_STATEDIR	LOCALSTATEDIR "/lib/hss-forwarder"
 
@@ -57,6 +59,11 @@ enum source_category {
 	CATEGORY_CONTAINER,
 };
 
+/*
+ * A field added to struct source_config or struct output_config must be
+ * compared in config_source_equal() or config_output_equal() too, or a
+ * reload that changes only it keeps the running source or output.
+ */
 struct source_config {
 	char		*name;
 	int		 line;		/* where the source starts in the file */
@@ -103,6 +110,19 @@ enum output_framing {
 	FRAMING_NONE,		/* udp: one message per datagram */
 };
 
+/*
+ * A file as config_load() found it (all 0: absent or unreadable). A reload
+ * compares these, so that a certificate or key renewed under the same name
+ * counts as a change and is loaded again.
+ */
+struct config_file_id {
+	uint64_t	 dev;
+	uint64_t	 ino;
+	int64_t		 size;
+	int64_t		 mtime_ns;
+	int64_t		 ctime_ns;
+};
+
 struct output_tls {
 	char	*ca_file;	/* NULL: system store */
 	char	*cert_file;	/* client certificate (mutual TLS) */
@@ -110,6 +130,7 @@ struct output_tls {
 	char	*server_name;	/* default: host of address */
 	int	 verify;	/* default 1 */
 	int	 min_version;	/* CONFIG_TLS1_2 or CONFIG_TLS1_3 */
+	struct config_file_id ca_id, cert_id, key_id;
 };
 
 struct output_config {
@@ -166,5 +187,37 @@ char		*config_endpoint_for_region(const char *);
 const char	*config_format_name(enum output_format);
 const char	*config_transport_name(enum output_transport);
 const char	*config_category_name(enum source_category);
+
+/*
+ * Reload (DESIGN.md section 11): 1 when two entries configure the same
+ * source or output, so the running one is kept; else 0, with the names of
+ * the keys that differ appended to *changed (", "-separated; may be NULL).
+ * `line` (where an entry is in the file) does not count. Secrets compare
+ * by value (a rotated key restarts the source), except a token read from a
+ * file, which the API client re-reads by itself; TLS files compare by
+ * identity (struct config_file_id).
+ */
+int		 config_source_equal(const struct source_config *,
+		    const struct source_config *, struct buf *changed);
+int		 config_output_equal(const struct output_config *,
+		    const struct output_config *, struct buf *changed);
+/*
+ * The top-level settings a reload cannot apply while the sources run:
+ * state_directory (every cursor lives there; every source restarts, and
+ * the directory lock moves once the old ones have stopped). 1 when they
+ * differ, with their names in *changed. log_level, stats_interval,
+ * heartbeat_interval and metrics_listen apply in place.
+ */
+int		 config_restart_needed(const struct config *,
+		    const struct config *, struct buf *changed);
+/*
+ * The checks that depend on how the daemon runs rather than on the file:
+ * transport stdout writes to the daemon's standard output, which is
+ * /dev/null once it goes to the background, so it needs foreground (-f or
+ * --once). Errors are appended to *diag ("FILE:LINE: message"); returns
+ * how many.
+ */
+size_t		 config_check_mode(const struct config *, int foreground,
+		    struct config_diag *);
 
 #endif

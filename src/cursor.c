@@ -149,6 +149,7 @@ struct cursor {
 	int64_t		 end;
 	int64_t		 since;		/* begin of the first window, or 0 */
 	int		 after_corruption;
+	int		 readonly;	/* no commit (read-only open) */
 	struct idset	*ids;
 	size_t		 over_max;	/* dropped by max_ids, last prune */
 	int64_t		 oldest_kept;	/* ... the oldest key kept then */
@@ -157,6 +158,8 @@ struct cursor {
 	int		 has_snapshot;
 	int64_t		 snap_updated;	/* its "updated" */
 	off_t		 snap_bytes;
+	dev_t		 snap_dev;	/* the file read at the open */
+	ino_t		 snap_ino;
 	int		 rewrite;	/* compact soon (format, identity) */
 	uint64_t	 jfirst;	/* the first journal file it has */
 	struct jfile	*jf;		/* jfirst..jgen, those that exist */
@@ -1377,10 +1380,10 @@ journal_replay(struct cursor *c, uint64_t journal_first)
 	c->jstale = 1;			/* anything else there goes */
 }
 
-struct cursor *
-cursor_open(const char *statedir, const char *name,
+static struct cursor *
+open_state(const char *statedir, const char *name,
     const struct cursor_identity *ident, size_t max_ids, int64_t lookback_ms,
-    enum cursor_open_status *status, struct buf *err)
+    int readonly, enum cursor_open_status *status, struct buf *err)
 {
 	struct cursor	*c;
 	struct stat	 st;
@@ -1390,12 +1393,13 @@ cursor_open(const char *statedir, const char *name,
 	const char	*parse_end = NULL, *rwhy;
 	size_t		 nids = 0, idbytes = 0;
 	int64_t		 t, jfirst = 0;
-	int		 streamed = 0, fd, ioerr = 0;
+	int		 streamed = 0, fd, ioerr = 0, filters_changed = 0;
 
 	buf_init(&data);
 	buf_init(&why);
 	buf_init(&diff);
 	c = cursor_new(statedir, name, ident, max_ids, lookback_ms);
+	c->readonly = readonly;
 	*status = CURSOR_ERROR;
 	if ((fd = file_open_regular(c->path, &st, &rwhy)) == -1) {
 		if (errno == ENOENT) {
@@ -1443,6 +1447,12 @@ cursor_open(const char *statedir, const char *name,
 			check_document(root, &why, &nids, &idbytes);
 	}
 	buf_free(&data);
+	if (why.len > 0 && readonly) {
+		buf_printf(err, "%s is corrupt (%s)", c->path, why.data);
+		c->after_corruption = 1;
+		*status = CURSOR_RECOVERED;
+		goto done;
+	}
 	if (why.len > 0) {
 		if (move_aside(c, why.data, err) == -1)
 			goto fail;
@@ -1459,13 +1469,18 @@ cursor_open(const char *statedir, const char *name,
 	    c->category);
 	compare_field(&diff, "enterprise_project_id",
 	    json_str(root, "enterprise_project_id"), c->enterprise_project_id);
+	filters_changed = diff.len == 0 && strcmp(json_str(root,
+	    "filters_hash"), c->filters_hash) != 0;
 	compare_field(&diff, "filters_hash", json_str(root, "filters_hash"),
 	    c->filters_hash);
-	if (diff.len > 0) {
+	if (diff.len > 0 && !filters_changed) {
 		buf_printf(err, "%s: %s", c->path, diff.data);
 		*status = CURSOR_MISMATCH;
 		goto fail;
 	}
+	/* The cursor carries over; the next save writes the new hash. */
+	if (filters_changed)
+		buf_printf(err, "%s: %s", c->path, diff.data);
 
 	json_int(cJSON_GetObjectItemCaseSensitive(root, "end"), 0, &c->end);
 	if (json_int(cJSON_GetObjectItemCaseSensitive(root, "since"), 0,
@@ -1487,6 +1502,8 @@ cursor_open(const char *statedir, const char *name,
 		jfirst = 0;
 	c->has_snapshot = 1;
 	c->snap_bytes = st.st_size;
+	c->snap_dev = st.st_dev;
+	c->snap_ino = st.st_ino;
 	/* Identity as configured now: written to the snapshot soon. */
 	if (strcmp(json_str(root, "filters_hash"), c->filters_hash) != 0)
 		c->rewrite = 1;
@@ -1494,7 +1511,7 @@ cursor_open(const char *statedir, const char *name,
 	c->saved_end = c->end;
 	c->saved_since = c->since;
 	cursor_prune(c);
-	*status = CURSOR_OK;
+	*status = filters_changed ? CURSOR_FILTERS_CHANGED : CURSOR_OK;
 done:
 	cJSON_Delete(root);
 	buf_free(&data);
@@ -1512,6 +1529,47 @@ fail:
 	buf_free(&diff);
 	cursor_free(c);
 	return NULL;
+}
+
+struct cursor *
+cursor_open(const char *statedir, const char *name,
+    const struct cursor_identity *ident, size_t max_ids, int64_t lookback_ms,
+    enum cursor_open_status *status, struct buf *err)
+{
+	return open_state(statedir, name, ident, max_ids, lookback_ms, 0,
+	    status, err);
+}
+
+/*
+ * A daemon may compact while this reads: the snapshot read is replaced and
+ * the journal files that followed it removed, so what was replayed may be
+ * short of them. The snapshot is then another file: read again (a
+ * compaction writes a snapshot that takes seconds at most; a few tries).
+ */
+#define READONLY_TRIES	5
+
+struct cursor *
+cursor_open_readonly(const char *statedir, const char *name,
+    const struct cursor_identity *ident, size_t max_ids, int64_t lookback_ms,
+    enum cursor_open_status *status, struct buf *err)
+{
+	struct cursor	*c;
+	struct stat	 st;
+	size_t		 errlen = err->len;
+	int		 try;
+
+	for (try = 1;; try++) {
+		c = open_state(statedir, name, ident, max_ids, lookback_ms, 1,
+		    status, err);
+		if (c == NULL || !c->has_snapshot || try == READONLY_TRIES)
+			break;
+		if (stat(c->path, &st) == 0 && st.st_dev == c->snap_dev &&
+		    st.st_ino == c->snap_ino)
+			break;
+		cursor_free(c);
+		buf_truncate(err, errlen);
+	}
+	return c;
 }
 
 /* -- writing ------------------------------------------------------------ */
@@ -2485,6 +2543,8 @@ compact_maybe(struct cursor *c)
 	size_t		 i;
 	int		 make, busy, fd;
 
+	if (c->readonly)
+		return 0;
 	compact_poll(c);
 	jb = journal_bytes(c);
 	next = c->jcreate ? c->jgen : c->jgen + 1;
@@ -2616,6 +2676,10 @@ cursor_commit(struct cursor *c, int64_t new_end, struct buf *err)
 {
 	int	 rc;
 
+	if (c->readonly) {
+		buf_printf(err, "%s: opened read-only", c->path);
+		return -1;
+	}
 	if (new_end < 0) {
 		buf_printf(err, "%s: cannot commit end %lld", c->path,
 		    (long long)new_end);
@@ -2687,6 +2751,46 @@ cursor_free(struct cursor *c)
 	buf_free(&c->pending);
 	idset_free(c->ids);
 	free(c);
+}
+
+off_t
+cursor_journal_bytes(const struct cursor *c, size_t *nfiles)
+{
+	size_t	 i, n = 0;
+
+	for (i = 0; i < c->njf; i++)
+		if (c->jf[i].valid > 0)
+			n++;
+	*nfiles = n;
+	return journal_bytes(c);
+}
+
+struct each_file {
+	void	(*fn)(const char *, void *);
+	void	*arg;
+};
+
+static void
+each_journal_file(const struct cursor *c, const char *path, uint64_t gen,
+    void *arg)
+{
+	struct each_file	*ef = arg;
+
+	(void)c;
+	(void)gen;
+	ef->fn(path, ef->arg);
+}
+
+void
+cursor_each_file(const struct cursor *c, void (*fn)(const char *, void *),
+    void *arg)
+{
+	struct each_file	 ef = { fn, arg };
+	struct stat		 st;
+
+	if (lstat(c->path, &st) == 0 && S_ISREG(st.st_mode))
+		fn(c->path, arg);
+	journal_each(c, each_journal_file, &ef);
 }
 
 int

@@ -42,6 +42,8 @@
 #ifndef HSS_CURSOR_H
 #define HSS_CURSOR_H
 
+#include <sys/types.h>
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -74,6 +76,7 @@ enum cursor_open_status {
 	CURSOR_RECOVERED,	/* corrupt file moved aside */
 	CURSOR_MISMATCH,	/* the file belongs to another identity */
 	CURSOR_ERROR,		/* I/O error */
+	CURSOR_FILTERS_CHANGED,	/* as CURSOR_OK but for the filters */
 };
 
 /*
@@ -92,6 +95,12 @@ enum cursor_open_status {
  * takes its journal files aside with it (NAME.journal.N.corrupt.UNIXTIME);
  * without a snapshot, journal files left over are ignored (and removed by
  * the first save). Opening writes nothing else.
+ * CURSOR_FILTERS_CHANGED: the file matches but for filters_hash: the
+ * cursor is returned as with CURSOR_OK (end and ids carried over: the new
+ * filters apply from the committed end on) and holds the new hash, which
+ * the compaction the next commits start writes to the snapshot (until
+ * then a start sees the old hash and carries the cursor over again); *err
+ * says what differs, as for a mismatch.
  * lookback_ms is how long ids are kept: the source's lookback plus its
  * late sweep's range. Ids whose prune key is older than end - lookback_ms
  * and beyond max_ids are dropped at load. "since" (optional; 0 when
@@ -101,6 +110,20 @@ struct cursor	*cursor_open(const char *statedir, const char *name,
 		    const struct cursor_identity *, size_t max_ids,
 		    int64_t lookback_ms, enum cursor_open_status *,
 		    struct buf *err);
+/*
+ * The same, changing nothing on disk (-n, --check, --state, which may run
+ * beside the daemon): the snapshot and the journal files that follow it
+ * are read as a start reads them, but nothing is created, truncated,
+ * compacted nor removed, and no thread is started. A corrupt snapshot is
+ * left where it is (with its journal files): CURSOR_RECOVERED with *err
+ * "PATH is corrupt (REASON)". If a daemon replaced the snapshot during the
+ * read (a compaction), it is read again, up to 5 times. cursor_commit()
+ * refuses this cursor; cursor_sync() does nothing.
+ */
+struct cursor	*cursor_open_readonly(const char *statedir,
+		    const char *name, const struct cursor_identity *,
+		    size_t max_ids, int64_t lookback_ms,
+		    enum cursor_open_status *, struct buf *err);
 void		 cursor_free(struct cursor *);
 /* 0 if never committed. */
 int64_t		 cursor_end(const struct cursor *);
@@ -161,6 +184,18 @@ int		 cursor_commit(struct cursor *, int64_t new_end,
  * failure.
  */
 int		 cursor_sync(struct cursor *, struct buf *err);
+/*
+ * The bytes of the journal files replayed at the open or appended to
+ * since (their valid records), and how many files hold some.
+ */
+off_t		 cursor_journal_bytes(const struct cursor *, size_t *nfiles);
+/*
+ * Call fn with the path of each file of this cursor's state in the state
+ * directory: the snapshot (a regular file), then every NAME.journal.N
+ * (e.g. to give them to their owner after cursor_sync()).
+ */
+void		 cursor_each_file(const struct cursor *,
+		    void (*fn)(const char *path, void *), void *arg);
 /*
  * Check that statedir exists (or create it, 0700; the parent must exist)
  * and is writable (create and unlink a probe file). -1 with *err (appended

@@ -1,17 +1,47 @@
 /*
  * event.c: parse and validate ListSecurityEvents pages (see event.h).
  *
- * Before cJSON sees a body, one pass over a copy of it:
- *  - rejects NUL bytes (never valid JSON) and nesting deeper than cJSON's
- *    CJSON_NESTING_LIMIT with a clear reason;
- *  - rewrites, inside strings, every \u0000 escape and every unpaired
- *    surrogate escape (\uD800-\uDFFF) into \uFFFD (same length). cJSON would
- *    otherwise cut the string at the NUL (hiding what follows from the SIEM)
- *    or refuse the whole page because of one bad escape in one event.
+ * cJSON mishandles some valid JSON: it cuts a string at a \u0000 escape
+ * (hiding what follows from the SIEM), reads a malformed \u escape as a NUL
+ * and refuses a whole page for one unpaired surrogate escape. So before
+ * cJSON sees a body:
+ *  - NUL bytes (never valid JSON) are refused;
+ *  - the escapes are checked: in valid JSON a backslash appears only inside
+ *    strings and the first one starts an escape, so jumping from escape to
+ *    escape (memchr) visits every one without a pass over each byte;
+ *  - only when one of them is \u0000, an unpaired surrogate (\uD800-\uDFFF)
+ *    or malformed, the body is copied and scanned byte by byte
+ *    (prepare_body()): those escapes become \uFFFD (same length), and a
+ *    malformed one refuses the page with its offset.
+ * Otherwise cJSON parses the caller's buffer in place. When cJSON refuses a
+ * page, the same byte scan names the reason (a NUL, nesting deeper than
+ * CJSON_NESTING_LIMIT, a bad escape, a truncation), else cJSON's offset.
+ *
+ * An event's typed fields come from one pass over the members of its
+ * object (and of the few nested objects read), the first member of a name
+ * counting, as cJSON_GetObjectItemCaseSensitive() would find it.
+ *
+ * A page's tree lives in an arena: while a page is parsed, cJSON's
+ * allocations (a node and a string or two per member: most of the CPU a
+ * parse costs with malloc) are carved from large chunks, and clearing the
+ * page drops them all at once, without a cJSON_Delete() walk or a free()
+ * per node, and without leaving the heap fragmented. cJSON's hooks are
+ * process-wide, so they are set once and act only while an arena is being
+ * filled; their free() ignores what lies in a chunk in use and frees
+ * everything else as free() would, so trees made before or outside a page
+ * are unaffected. Chunks are mapped memory: the largest one released is
+ * kept for the next page (faulting its pages in again costs more than the
+ * parse on some virtual machines), what it used beyond its first 2 MB
+ * given back to the system should it need it (MADV_FREE); the others are
+ * unmapped. A page of 4.4 KB events takes about 3.5 bytes of tree per
+ * byte of JSON.
  */
 #include "autoconf.h"
 
+#include <sys/mman.h>
+
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +52,225 @@
 
 #define EVENT_NESTING_MAX	CJSON_NESTING_LIMIT
 #define TOTAL_NUM_MAX		9007199254740992LL	/* 2^53 */
+
+#if defined(__SANITIZE_ADDRESS__)
+#define ARENA_ASAN	1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define ARENA_ASAN	1
+#endif
+#endif
+#ifdef ARENA_ASAN
+#include <sanitizer/asan_interface.h>
+#define ARENA_REDZONE	16	/* poisoned after each allocation */
+#else
+#define ARENA_REDZONE	0
+#define ASAN_POISON_MEMORY_REGION(p, n)		((void)(p), (void)(n))
+#define ASAN_UNPOISON_MEMORY_REGION(p, n)	((void)(p), (void)(n))
+#endif
+
+#define ARENA_ALIGN	8		/* cJSON stores pointers and doubles */
+#define ARENA_MIN	(2 * 1024 * 1024)	/* bytes of a chunk, at least */
+#define ARENA_PER_BYTE	8		/* first chunk: bytes per body byte */
+#define ARENA_SPARE_MAX	(256 * 1024 * 1024)	/* larger is unmapped */
+
+/* One mapping; the arena's chunks are a list, the newest first. */
+struct arena_chunk {
+	struct arena_chunk	*next;
+	struct arena_chunk	*live_next;	/* chunks in use, any page */
+	struct event_arena	*owner;
+	size_t			 size;		/* of the mapping */
+	size_t			 used;		/* header included; see cur */
+};
+
+/*
+ * mixed: cJSON allocated outside the arena while it was in use, so one of
+ * its trees may have been given a member that is not in it (a caller's
+ * cJSON_ReplaceItemInObject()...): its events' trees are then deleted with
+ * cJSON_Delete() as any other, which frees such members and skips the rest.
+ */
+struct event_arena {
+	struct arena_chunk	*chunks;	/* the newest is being filled */
+	char			*cur, *end;	/* its free room */
+	size_t			 hint;		/* first chunk size wanted */
+	size_t			 refs;		/* the page and its events */
+	int			 mixed;
+};
+
+/*
+ * The hooks' state: the arena being filled (only during a parse), every
+ * chunk in use (what free() must ignore) and the spare chunk.
+ */
+static struct event_arena	*arena_filling;
+static struct arena_chunk	*arena_live;
+static struct arena_chunk	*arena_spare;
+
+#define CHUNK_HDR	((sizeof(struct arena_chunk) + ARENA_ALIGN - 1) & \
+			    ~(size_t)(ARENA_ALIGN - 1))
+
+/* The spare chunk when it has min bytes, else a new one of size bytes. */
+static struct arena_chunk *
+chunk_map(size_t min, size_t size)
+{
+	struct arena_chunk	*c;
+	void			*p;
+
+	if (arena_spare != NULL && arena_spare->size >= min) {
+		c = arena_spare;
+		arena_spare = NULL;
+	} else {
+		size = (size + ARENA_MIN - 1) & ~(size_t)(ARENA_MIN - 1);
+		p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (p == MAP_FAILED)
+			xoom(size);
+#ifdef MADV_HUGEPAGE
+		/* fewer page faults; failing is harmless */
+		(void)madvise(p, size, MADV_HUGEPAGE);
+#endif
+		c = p;
+		c->size = size;
+		ASAN_POISON_MEMORY_REGION((char *)c + CHUNK_HDR,
+		    size - CHUNK_HDR);
+	}
+	c->used = CHUNK_HDR;
+	c->owner = arena_filling;
+	c->next = NULL;
+	c->live_next = arena_live;
+	arena_live = c;
+	return c;
+}
+
+/* Keep the largest chunk for the next page, unmap the others. */
+static void
+chunk_release(struct arena_chunk *c)
+{
+	struct arena_chunk	**pp, *drop = c;
+
+	for (pp = &arena_live; *pp != NULL; pp = &(*pp)->live_next)
+		if (*pp == c) {
+			*pp = c->live_next;
+			break;
+		}
+	ASAN_POISON_MEMORY_REGION((char *)c + CHUNK_HDR, c->size - CHUNK_HDR);
+	if (c->size <= ARENA_SPARE_MAX &&
+	    (arena_spare == NULL || arena_spare->size < c->size)) {
+		drop = arena_spare;
+		arena_spare = c;
+#ifdef MADV_FREE
+		/*
+		 * The system may take its pages back when it needs them;
+		 * until then the next page reuses them without a fault.
+		 */
+		(void)madvise((char *)c + ARENA_MIN, c->used > ARENA_MIN ?
+		    c->used - ARENA_MIN : 0, MADV_FREE);
+#endif
+	}
+	if (drop != NULL) {
+		ASAN_UNPOISON_MEMORY_REGION(drop, drop->size);
+		munmap(drop, drop->size);
+	}
+}
+
+/* A new chunk for an allocation of size (need with its padding). */
+static void *
+arena_grow(struct event_arena *a, size_t size, size_t need)
+{
+	struct arena_chunk	*c = a->chunks;
+	size_t			 want, min;
+	char			*p;
+
+	if (size > SIZE_MAX / 4)
+		return NULL;
+	/* a first chunk of half the hint is enough for most pages */
+	want = c == NULL ? a->hint : 2 * c->size;
+	min = c == NULL ? a->hint / 2 : want;
+	if (want < need + CHUNK_HDR)
+		want = need + CHUNK_HDR;
+	if (min < need + CHUNK_HDR)
+		min = need + CHUNK_HDR;
+	if (c != NULL)
+		c->used = (size_t)(a->cur - (char *)c);
+	c = chunk_map(min, want);
+	c->next = a->chunks;
+	a->chunks = c;
+	p = (char *)c + c->used;
+	a->cur = p + need;
+	a->end = (char *)c + c->size;
+	ASAN_UNPOISON_MEMORY_REGION(p, size);
+	return p;
+}
+
+static void *
+arena_malloc(size_t size)
+{
+	struct event_arena	*a = arena_filling;
+	struct arena_chunk	*c;
+	size_t			 need;
+	char			*p;
+
+	if (a == NULL) {
+		for (c = arena_live; c != NULL; c = c->live_next)
+			c->owner->mixed = 1;
+		return malloc(size);
+	}
+	need = (size + ARENA_REDZONE + ARENA_ALIGN - 1) &
+	    ~(size_t)(ARENA_ALIGN - 1);
+	if (need < size || need > (size_t)(a->end - a->cur))
+		return arena_grow(a, size, need);
+	p = a->cur;
+	a->cur += need;
+	ASAN_UNPOISON_MEMORY_REGION(p, size);
+	return p;
+}
+
+static void
+arena_free(void *p)
+{
+	struct arena_chunk	*c;
+
+	for (c = arena_live; c != NULL; c = c->live_next)
+		if ((char *)p >= (char *)c && (char *)p < (char *)c + c->size)
+			return;		/* dropped with its page */
+	free(p);
+}
+
+static struct event_arena *
+arena_new(size_t len)
+{
+	static int		 hooked;
+	cJSON_Hooks		 hooks = { arena_malloc, arena_free };
+	struct event_arena	*a;
+
+	if (!hooked) {
+		cJSON_InitHooks(&hooks);
+		hooked = 1;
+	}
+	a = xcalloc(1, sizeof(*a));
+	a->refs = 1;
+	/* more chunks are added when a page needs them */
+	a->hint = len < ARENA_SPARE_MAX / ARENA_PER_BYTE ?
+	    len * ARENA_PER_BYTE : ARENA_SPARE_MAX;
+	return a;
+}
+
+static void
+arena_unref(struct event_arena *a)
+{
+	struct arena_chunk	*c, *next;
+
+	if (a == NULL || --a->refs > 0)
+		return;
+	if (arena_filling == a)
+		arena_filling = NULL;
+	if (a->chunks != NULL)
+		a->chunks->used = (size_t)(a->cur - (char *)a->chunks);
+	for (c = a->chunks; c != NULL; c = next) {
+		next = c->next;
+		chunk_release(c);
+	}
+	free(a);
+}
 
 static int
 hexval(int c)
@@ -128,6 +377,42 @@ prepare_body(const char *body, size_t len, struct buf *err)
 	return copy;
 }
 
+/*
+ * 0 when cJSON may parse body as it is: no NUL byte, and every \u escape
+ * well formed, not \u0000 and not an unpaired surrogate. Escapes are found
+ * by jumping from one backslash to the next (see the top of the file); in
+ * a body that is not valid JSON this may misjudge, which is harmless:
+ * cJSON refuses it, and the byte scan of prepare_body() then decides.
+ */
+static int
+needs_fixing(const char *body, size_t len)
+{
+	const char	*p = body, *end = body + len;
+	long		 v, w;
+
+	if (memchr(body, '\0', len) != NULL)
+		return 1;
+	while ((p = memchr(p, '\\', (size_t)(end - p))) != NULL) {
+		if (end - p < 2)
+			return 1;
+		if (p[1] != 'u') {
+			p += 2;
+			continue;
+		}
+		if ((v = uescape(p, end)) == -1)
+			return 1;
+		if (v >= 0xD800 && v <= 0xDBFF &&
+		    (w = uescape(p + 6, end)) >= 0xDC00 && w <= 0xDFFF) {
+			p += 12;
+			continue;
+		}
+		if (v == 0 || (v >= 0xD800 && v <= 0xDFFF))
+			return 1;
+		p += 6;
+	}
+	return 0;
+}
+
 /* The length of the prefix of s[0..len) made of bytes in set. */
 static size_t
 strspn_len(const char *s, size_t len, const char *set)
@@ -217,24 +502,225 @@ json_int64(const cJSON *j, int64_t min, int64_t max, int64_t *out,
 	return -1;
 }
 
-static const char *
-get_str(const cJSON *obj, const char *key)
+/*
+ * The members an event is read from: the first member of each name, found
+ * in one pass over an object (collect()). One enum per object read.
+ */
+enum top_member {
+	T_EVENT_ID, T_OCCUR_TIME, T_EVENT_CLASS_ID, T_EVENT_NAME, T_SEVERITY,
+	T_HOST_NAME, T_HOST_ID, T_PRIVATE_IP, T_PUBLIC_IP, T_OS_TYPE,
+	T_ATTACK_PHASE, T_ATTACK_TAG, T_HANDLE_STATUS, T_HANDLE_METHOD,
+	T_CONTAINER_NAME, T_IMAGE_NAME, T_EVENT_TYPE, T_EVENT_COUNT,
+	T_HANDLE_TIME, T_PROCESS_INFO_LIST, T_USER_INFO_LIST,
+	T_FILE_INFO_LIST, T_RESOURCE_INFO, T_COUNT
+};
+enum proc_member {
+	P_NAME, P_PATH, P_HASH, P_FILE_HASH, P_USERNAME, P_CMDLINE, P_PID,
+	P_UID, P_COUNT
+};
+enum user_member {
+	U_USER_NAME, U_LOGIN_IP, U_USER_ID, U_COUNT
+};
+enum file_member {
+	F_PATH, F_HASH, F_SHA256, F_MD5, F_SIZE, F_COUNT
+};
+enum res_member {
+	R_PROJECT_ID, R_REGION_NAME, R_VM_UUID, R_CONTAINER_ID, R_COUNT
+};
+
+/*
+ * A member name (and its length) -> its index in one of the enums above,
+ * or -1. The length is compared first, so most names cost no memcmp().
+ */
+typedef int (*member_fn)(const char *, size_t);
+
+#define IS(k, n, name)	((n) == sizeof(name) - 1 && \
+			    memcmp((k), (name), sizeof(name) - 1) == 0)
+
+static int
+top_member(const char *k, size_t n)
+{
+	switch (k[0]) {
+	case 'a':
+		if (IS(k, n, "attack_phase"))
+			return T_ATTACK_PHASE;
+		if (IS(k, n, "attack_tag"))
+			return T_ATTACK_TAG;
+		break;
+	case 'c':
+		if (IS(k, n, "container_name"))
+			return T_CONTAINER_NAME;
+		break;
+	case 'e':
+		if (IS(k, n, "event_id"))
+			return T_EVENT_ID;
+		if (IS(k, n, "event_class_id"))
+			return T_EVENT_CLASS_ID;
+		if (IS(k, n, "event_name"))
+			return T_EVENT_NAME;
+		if (IS(k, n, "event_type"))
+			return T_EVENT_TYPE;
+		if (IS(k, n, "event_count"))
+			return T_EVENT_COUNT;
+		break;
+	case 'f':
+		if (IS(k, n, "file_info_list"))
+			return T_FILE_INFO_LIST;
+		break;
+	case 'h':
+		if (IS(k, n, "host_name"))
+			return T_HOST_NAME;
+		if (IS(k, n, "host_id"))
+			return T_HOST_ID;
+		if (IS(k, n, "handle_status"))
+			return T_HANDLE_STATUS;
+		if (IS(k, n, "handle_method"))
+			return T_HANDLE_METHOD;
+		if (IS(k, n, "handle_time"))
+			return T_HANDLE_TIME;
+		break;
+	case 'i':
+		if (IS(k, n, "image_name"))
+			return T_IMAGE_NAME;
+		break;
+	case 'o':
+		if (IS(k, n, "occur_time"))
+			return T_OCCUR_TIME;
+		if (IS(k, n, "os_type"))
+			return T_OS_TYPE;
+		break;
+	case 'p':
+		if (IS(k, n, "private_ip"))
+			return T_PRIVATE_IP;
+		if (IS(k, n, "public_ip"))
+			return T_PUBLIC_IP;
+		if (IS(k, n, "process_info_list"))
+			return T_PROCESS_INFO_LIST;
+		break;
+	case 'r':
+		if (IS(k, n, "resource_info"))
+			return T_RESOURCE_INFO;
+		break;
+	case 's':
+		if (IS(k, n, "severity"))
+			return T_SEVERITY;
+		break;
+	case 'u':
+		if (IS(k, n, "user_info_list"))
+			return T_USER_INFO_LIST;
+		break;
+	}
+	return -1;
+}
+
+static int
+proc_member(const char *k, size_t n)
+{
+	if (n < 8 || memcmp(k, "process_", 8) != 0)
+		return -1;
+	k += 8;
+	n -= 8;
+	if (IS(k, n, "name"))
+		return P_NAME;
+	if (IS(k, n, "path"))
+		return P_PATH;
+	if (IS(k, n, "hash"))
+		return P_HASH;
+	if (IS(k, n, "file_hash"))
+		return P_FILE_HASH;
+	if (IS(k, n, "username"))
+		return P_USERNAME;
+	if (IS(k, n, "cmdline"))
+		return P_CMDLINE;
+	if (IS(k, n, "pid"))
+		return P_PID;
+	if (IS(k, n, "uid"))
+		return P_UID;
+	return -1;
+}
+
+static int
+user_member(const char *k, size_t n)
+{
+	if (IS(k, n, "user_name"))
+		return U_USER_NAME;
+	if (IS(k, n, "login_ip"))
+		return U_LOGIN_IP;
+	if (IS(k, n, "user_id"))
+		return U_USER_ID;
+	return -1;
+}
+
+static int
+file_member(const char *k, size_t n)
+{
+	if (n < 5 || memcmp(k, "file_", 5) != 0)
+		return -1;
+	k += 5;
+	n -= 5;
+	if (IS(k, n, "path"))
+		return F_PATH;
+	if (IS(k, n, "hash"))
+		return F_HASH;
+	if (IS(k, n, "sha256"))
+		return F_SHA256;
+	if (IS(k, n, "md5"))
+		return F_MD5;
+	if (IS(k, n, "size"))
+		return F_SIZE;
+	return -1;
+}
+
+static int
+res_member(const char *k, size_t n)
+{
+	if (IS(k, n, "project_id"))
+		return R_PROJECT_ID;
+	if (IS(k, n, "region_name"))
+		return R_REGION_NAME;
+	if (IS(k, n, "vm_uuid"))
+		return R_VM_UUID;
+	if (IS(k, n, "container_id"))
+		return R_CONTAINER_ID;
+	return -1;
+}
+
+#undef IS
+
+/*
+ * slot[i] = the first member of obj whose name maps to i, else NULL: what
+ * cJSON_GetObjectItemCaseSensitive() returns for that name (it too stops
+ * at a member without a name, which a parsed object never has).
+ */
+static void
+collect(const cJSON *obj, member_fn fn, const cJSON **slot, size_t n)
 {
 	const cJSON	*j;
+	int		 i;
 
-	j = cJSON_GetObjectItemCaseSensitive(obj, key);
+	memset(slot, 0, n * sizeof(*slot));
+	for (j = obj->child; j != NULL && j->string != NULL; j = j->next)
+		if ((i = fn(j->string, strlen(j->string))) >= 0 &&
+		    slot[i] == NULL)
+			slot[i] = j;
+}
+
+/* A non-empty string member, else NULL. */
+static const char *
+str_of(const cJSON *j)
+{
 	if (!cJSON_IsString(j) || j->valuestring[0] == '\0')
 		return NULL;
 	return j->valuestring;
 }
 
+/* 1 and *out for an integer member (number or decimal string), else 0. */
 static unsigned int
-get_int(const cJSON *obj, const char *key, int64_t *out)
+int_of(const cJSON *j, int64_t *out)
 {
 	const char	*why;
 
-	if (json_int64(cJSON_GetObjectItemCaseSensitive(obj, key), INT64_MIN,
-	    INT64_MAX, out, &why) == -1) {
+	if (json_int64(j, INT64_MIN, INT64_MAX, out, &why) == -1) {
 		*out = 0;
 		return 0;
 	}
@@ -243,11 +729,8 @@ get_int(const cJSON *obj, const char *key, int64_t *out)
 
 /* The first element of an array member when it is an object, else NULL. */
 static const cJSON *
-first_object(const cJSON *obj, const char *key)
+first_object(const cJSON *a)
 {
-	const cJSON	*a;
-
-	a = cJSON_GetObjectItemCaseSensitive(obj, key);
 	if (!cJSON_IsArray(a) || !cJSON_IsObject(a->child))
 		return NULL;
 	return a->child;
@@ -316,50 +799,53 @@ add_safe_id(struct buf *b, const char *s)
 }
 
 static void
-fill_fields(struct hss_event *ev)
+fill_fields(struct hss_event *ev, const cJSON *const *t)
 {
-	const cJSON	*o = ev->json, *p;
+	const cJSON	*p, *m[P_COUNT];
 	const char	*s;
 
-	ev->event_class_id = get_str(o, "event_class_id");
-	ev->event_name = get_str(o, "event_name");
-	ev->severity = get_str(o, "severity");
-	ev->host_name = get_str(o, "host_name");
-	ev->host_id = get_str(o, "host_id");
-	ev->private_ip = get_str(o, "private_ip");
-	ev->public_ip = get_str(o, "public_ip");
-	ev->os_type = get_str(o, "os_type");
-	ev->attack_phase = get_str(o, "attack_phase");
-	ev->attack_tag = get_str(o, "attack_tag");
-	ev->handle_status = get_str(o, "handle_status");
-	ev->handle_method = get_str(o, "handle_method");
-	ev->container_name = get_str(o, "container_name");
-	ev->image_name = get_str(o, "image_name");
-	ev->has_event_type = get_int(o, "event_type", &ev->event_type);
-	ev->has_event_count = get_int(o, "event_count", &ev->event_count);
-	ev->has_handle_time = get_int(o, "handle_time", &ev->handle_time);
+	ev->event_class_id = str_of(t[T_EVENT_CLASS_ID]);
+	ev->event_name = str_of(t[T_EVENT_NAME]);
+	ev->severity = str_of(t[T_SEVERITY]);
+	ev->host_name = str_of(t[T_HOST_NAME]);
+	ev->host_id = str_of(t[T_HOST_ID]);
+	ev->private_ip = str_of(t[T_PRIVATE_IP]);
+	ev->public_ip = str_of(t[T_PUBLIC_IP]);
+	ev->os_type = str_of(t[T_OS_TYPE]);
+	ev->attack_phase = str_of(t[T_ATTACK_PHASE]);
+	ev->attack_tag = str_of(t[T_ATTACK_TAG]);
+	ev->handle_status = str_of(t[T_HANDLE_STATUS]);
+	ev->handle_method = str_of(t[T_HANDLE_METHOD]);
+	ev->container_name = str_of(t[T_CONTAINER_NAME]);
+	ev->image_name = str_of(t[T_IMAGE_NAME]);
+	ev->has_event_type = int_of(t[T_EVENT_TYPE], &ev->event_type);
+	ev->has_event_count = int_of(t[T_EVENT_COUNT], &ev->event_count);
+	ev->has_handle_time = int_of(t[T_HANDLE_TIME], &ev->handle_time);
 
-	if ((p = first_object(o, "process_info_list")) != NULL) {
-		ev->proc_name = get_str(p, "process_name");
-		ev->proc_path = get_str(p, "process_path");
-		if ((ev->proc_hash = get_str(p, "process_hash")) == NULL)
-			ev->proc_hash = get_str(p, "process_file_hash");
-		ev->proc_username = get_str(p, "process_username");
-		ev->proc_cmdline = get_str(p, "process_cmdline");
-		ev->has_proc_pid = get_int(p, "process_pid", &ev->proc_pid);
-		ev->has_proc_uid = get_int(p, "process_uid", &ev->proc_uid);
+	if ((p = first_object(t[T_PROCESS_INFO_LIST])) != NULL) {
+		collect(p, proc_member, m, P_COUNT);
+		ev->proc_name = str_of(m[P_NAME]);
+		ev->proc_path = str_of(m[P_PATH]);
+		if ((ev->proc_hash = str_of(m[P_HASH])) == NULL)
+			ev->proc_hash = str_of(m[P_FILE_HASH]);
+		ev->proc_username = str_of(m[P_USERNAME]);
+		ev->proc_cmdline = str_of(m[P_CMDLINE]);
+		ev->has_proc_pid = int_of(m[P_PID], &ev->proc_pid);
+		ev->has_proc_uid = int_of(m[P_UID], &ev->proc_uid);
 	}
-	if ((p = first_object(o, "user_info_list")) != NULL) {
-		ev->user_name = get_str(p, "user_name");
-		ev->user_login_ip = get_str(p, "login_ip");
-		ev->has_user_uid = get_int(p, "user_id", &ev->user_uid);
+	if ((p = first_object(t[T_USER_INFO_LIST])) != NULL) {
+		collect(p, user_member, m, U_COUNT);
+		ev->user_name = str_of(m[U_USER_NAME]);
+		ev->user_login_ip = str_of(m[U_LOGIN_IP]);
+		ev->has_user_uid = int_of(m[U_USER_ID], &ev->user_uid);
 	}
-	if ((p = first_object(o, "file_info_list")) != NULL) {
-		ev->file_path = get_str(p, "file_path");
-		if ((ev->file_hash = get_str(p, "file_hash")) == NULL &&
-		    (ev->file_hash = get_str(p, "file_sha256")) == NULL)
-			ev->file_hash = get_str(p, "file_md5");
-		ev->has_file_size = get_int(p, "file_size", &ev->file_size);
+	if ((p = first_object(t[T_FILE_INFO_LIST])) != NULL) {
+		collect(p, file_member, m, F_COUNT);
+		ev->file_path = str_of(m[F_PATH]);
+		if ((ev->file_hash = str_of(m[F_HASH])) == NULL &&
+		    (ev->file_hash = str_of(m[F_SHA256])) == NULL)
+			ev->file_hash = str_of(m[F_MD5]);
+		ev->has_file_size = int_of(m[F_SIZE], &ev->file_size);
 		if (ev->file_path != NULL) {
 			s = ev->file_path + strlen(ev->file_path);
 			while (s > ev->file_path && s[-1] != '/' &&
@@ -368,12 +854,12 @@ fill_fields(struct hss_event *ev)
 			ev->file_name = *s != '\0' ? s : NULL;
 		}
 	}
-	p = cJSON_GetObjectItemCaseSensitive(o, "resource_info");
-	if (cJSON_IsObject(p)) {
-		ev->res_project_id = get_str(p, "project_id");
-		ev->res_region_name = get_str(p, "region_name");
-		ev->res_vm_uuid = get_str(p, "vm_uuid");
-		ev->res_container_id = get_str(p, "container_id");
+	if (cJSON_IsObject(p = t[T_RESOURCE_INFO])) {
+		collect(p, res_member, m, R_COUNT);
+		ev->res_project_id = str_of(m[R_PROJECT_ID]);
+		ev->res_region_name = str_of(m[R_REGION_NAME]);
+		ev->res_vm_uuid = str_of(m[R_VM_UUID]);
+		ev->res_container_id = str_of(m[R_CONTAINER_ID]);
 	}
 }
 
@@ -381,7 +867,7 @@ struct hss_event *
 event_from_json(cJSON *obj, struct buf *err)
 {
 	struct hss_event	*ev = NULL;
-	const cJSON		*id, *t;
+	const cJSON		*t[T_COUNT], *id, *ot;
 	const char		*why;
 
 	if (!cJSON_IsObject(obj)) {
@@ -389,8 +875,8 @@ event_from_json(cJSON *obj, struct buf *err)
 		    json_type_name(obj));
 		goto fail;
 	}
-	id = cJSON_GetObjectItemCaseSensitive(obj, "event_id");
-	if (id == NULL) {
+	collect(obj, top_member, t, T_COUNT);
+	if ((id = t[T_EVENT_ID]) == NULL) {
 		buf_adds(err, "event_id is missing");
 		goto fail;
 	}
@@ -403,24 +889,23 @@ event_from_json(cJSON *obj, struct buf *err)
 	    err) == -1)
 		goto fail;
 	ev = xcalloc(1, sizeof(*ev));
-	t = cJSON_GetObjectItemCaseSensitive(obj, "occur_time");
-	if (t == NULL) {
+	if ((ot = t[T_OCCUR_TIME]) == NULL) {
 		add_safe_id(err, id->valuestring);
 		buf_adds(err, "occur_time is missing");
 		goto fail;
 	}
-	if (json_int64(t, 0, EVENT_TIME_MAX, &ev->occur_time, &why) == -1) {
+	if (json_int64(ot, 0, EVENT_TIME_MAX, &ev->occur_time, &why) == -1) {
 		add_safe_id(err, id->valuestring);
-		if (!cJSON_IsNumber(t) && !cJSON_IsString(t))
+		if (!cJSON_IsNumber(ot) && !cJSON_IsString(ot))
 			buf_printf(err, "occur_time is not a number (%s)",
-			    json_type_name(t));
+			    json_type_name(ot));
 		else
 			buf_printf(err, "occur_time is %s", why);
 		goto fail;
 	}
 	ev->json = obj;
 	ev->event_id = id->valuestring;
-	fill_fields(ev);
+	fill_fields(ev, t);
 	return ev;
 fail:
 	free(ev);
@@ -433,7 +918,9 @@ hss_event_free(struct hss_event *ev)
 {
 	if (ev == NULL)
 		return;
-	cJSON_Delete(ev->json);
+	if (ev->arena == NULL || ev->arena->mixed)
+		cJSON_Delete(ev->json);
+	arena_unref(ev->arena);		/* the tree goes with the last one */
 	free(ev);
 }
 
@@ -448,6 +935,7 @@ event_page_clear(struct event_page *pg)
 		free(pg->errors[i]);
 	free(pg->events);
 	free(pg->errors);
+	arena_unref(pg->arena);
 	memset(pg, 0, sizeof(*pg));
 }
 
@@ -474,6 +962,41 @@ api_error(const cJSON *root, struct buf *err)
 	}
 }
 
+/*
+ * The one JSON value of text[0..len) (whitespace around it allowed), or
+ * NULL with the reason in *err (if not NULL).
+ */
+static cJSON *
+parse_text(const char *text, size_t len, struct buf *err)
+{
+	cJSON		*root;
+	const char	*end = NULL;
+	size_t		 off;
+
+	root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+	off = end != NULL && end >= text ? (size_t)(end - text) : 0;
+	if (root == NULL) {
+		if (err == NULL)
+			return NULL;
+		if (off >= len)
+			buf_printf(err, "truncated JSON (%zu bytes)", len);
+		else
+			buf_printf(err, "invalid JSON at offset %zu", off);
+		return NULL;
+	}
+	if (off > len)
+		off = len;
+	off += strspn_len(text + off, len - off, " \t\r\n");
+	if (off != len) {
+		if (err != NULL)
+			buf_printf(err, "invalid JSON: data after the value at "
+			    "offset %zu", off);
+		cJSON_Delete(root);
+		return NULL;
+	}
+	return root;
+}
+
 int
 event_page_parse(const char *body, size_t len, struct event_page *pg,
     struct buf *err)
@@ -482,9 +1005,9 @@ event_page_parse(const char *body, size_t len, struct event_page *pg,
 	struct buf		 why;
 	cJSON			*root = NULL, *list, *item, *next;
 	const cJSON		*tn;
-	const char		*end = NULL, *reason;
+	const char		*reason;
 	char			*copy = NULL;
-	size_t			 i, n, off;
+	size_t			 i, n;
 
 	event_page_clear(pg);
 	buf_init(&why);
@@ -492,23 +1015,21 @@ event_page_parse(const char *body, size_t len, struct event_page *pg,
 		buf_adds(err, "empty body");
 		goto fail;
 	}
-	if ((copy = prepare_body(body, len, err)) == NULL)
-		goto fail;
-	root = cJSON_ParseWithLengthOpts(copy, len, &end, 0);
-	off = end != NULL && end >= copy ? (size_t)(end - copy) : 0;
-	if (root == NULL) {
-		if (off >= len)
-			buf_printf(err, "truncated JSON (%zu bytes)", len);
-		else
-			buf_printf(err, "invalid JSON at offset %zu", off);
-		goto fail;
+	/*
+	 * In place when nothing needs fixing; else (or when cJSON refuses
+	 * it, to name the reason) through the fixed copy.
+	 */
+	pg->arena = arena_new(len);
+	arena_filling = pg->arena;
+	if (needs_fixing(body, len) ||
+	    (root = parse_text(body, len, NULL)) == NULL) {
+		if ((copy = prepare_body(body, len, err)) == NULL)
+			goto fail;
+		root = parse_text(copy, len, err);
 	}
-	off += strspn(copy + off, " \t\r\n");
-	if (off != len) {
-		buf_printf(err, "invalid JSON: data after the value at offset "
-		    "%zu", off);
+	arena_filling = NULL;
+	if (root == NULL)
 		goto fail;
-	}
 	if (!cJSON_IsObject(root)) {
 		buf_printf(err, "body is not a JSON object (%s)",
 		    json_type_name(root));
@@ -545,6 +1066,8 @@ event_page_parse(const char *body, size_t len, struct event_page *pg,
 		cJSON_DetachItemViaPointer(list, item);
 		buf_reset(&why);
 		if ((ev = event_from_json(item, &why)) != NULL) {
+			ev->arena = pg->arena;
+			pg->arena->refs++;
 			pg->events[pg->nevents++] = ev;
 			continue;
 		}
@@ -553,12 +1076,12 @@ event_page_parse(const char *body, size_t len, struct event_page *pg,
 		pg->errors[pg->nerrors++] = xasprintf("data_list[%zu]: %s", i,
 		    why.data);
 	}
-	cJSON_Delete(root);
+	/* root and what is left of it go with the arena */
 	free(copy);
 	buf_free(&why);
 	return 0;
 fail:
-	cJSON_Delete(root);
+	arena_filling = NULL;
 	free(copy);
 	buf_free(&why);
 	event_page_clear(pg);

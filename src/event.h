@@ -20,6 +20,7 @@
 #include <cjson/cJSON.h>
 
 struct buf;
+struct event_arena;
 
 #define EVENT_ID_MAX		64		/* characters */
 #define EVENT_ID_MAX_BYTES	(4 * EVENT_ID_MAX)	/* of UTF-8 */
@@ -83,6 +84,8 @@ struct hss_event {
 	const char	*res_region_name;
 	const char	*res_vm_uuid;
 	const char	*res_container_id;
+
+	struct event_arena *arena;	/* json's, when from a page */
 };
 
 struct event_page {
@@ -91,6 +94,7 @@ struct event_page {
 	size_t			  nevents;
 	size_t			  nerrors;	/* events rejected */
 	char			**errors;	/* a line per rejected event */
+	struct event_arena	 *arena;	/* the events' JSON trees */
 };
 
 /*
@@ -98,6 +102,12 @@ struct event_page {
  * NUL-terminated). The page must be zero-initialised or cleared before the
  * first call; its previous contents are cleared. Returns 0, or -1 when the
  * page as a whole is unusable, with a one-line reason in *err.
+ *
+ * The events' JSON trees live in one arena (see event.c), freed with the
+ * page and the last of its events (an event taken out of pg->events stays
+ * valid until hss_event_free()). The first call sets cJSON's allocation
+ * hooks for the whole process (cJSON_InitHooks()); every other cJSON tree
+ * is allocated and freed with malloc() and free() as before.
  */
 int		 event_page_parse(const char *, size_t, struct event_page *,
 		    struct buf *);

@@ -3,8 +3,9 @@
  * format_json.c (the formats), format_util.c (what they share): one
  * event -> one message in an output's format (DESIGN.md section 8,
  * reference/syslog-siem.md). Pure: no I/O, no globals, no allocation other
- * than growing the caller's buffer. The message is appended without
- * framing; output.c frames it.
+ * than growing the caller's buffer (and, for a message that must shrink,
+ * the list of its values, freed before returning). The message is appended
+ * without framing; output.c frames it.
  *
  * Guarantees, in every format:
  *  - no field value can forge another field or split a message: each value
@@ -16,8 +17,21 @@
  *    messages hold one only inside an SD value with octet-counting or
  *    datagram framing (with lf framing it becomes the visible text \n /
  *    \r, escaped);
- *  - a message longer than out->max_message_size is cut so that it stays a
- *    valid message of its format, and *truncated is set.
+ *  - an event whose message would be longer than out->max_message_size
+ *    (bytes of the message, without framing; 0: no limit) is shrunk to fit
+ *    (format_fit.c) and *truncated is set: it stays one valid message of
+ *    its format (escapes whole, valid UTF-8, valid JSON), marked (RFC 5424:
+ *    SD-PARAMs truncated="true" original_size="N" and in MSG
+ *    "_hss":{"truncated":true,"original_size":N}; CEF: hssTruncated=true
+ *    hssOriginalSize=N; LEEF: hss_truncated=true hss_original_size=N;
+ *    JSON: "_hss" gains "truncated":true,"original_size":N; N is the size
+ *    of the whole message). The longest values are cut first, to one
+ *    common length, each ending with U+2026; the identity of the event
+ *    (event_id, times, event type and class, severity, host name, id and
+ *    addresses, the source's project, region and name) is cut only when it
+ *    alone would not fit, after everything else was cut or left out (each
+ *    format's file says what it keeps). With max_message_size at least 480
+ *    (the smallest config.c allows) the result always fits.
  */
 #ifndef HSS_FORMAT_H
 #define HSS_FORMAT_H

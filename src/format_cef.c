@@ -7,8 +7,7 @@
  * Name: event_name (else event_class_id, else "unknown"); Severity:
  * Critical 10, High 8, Medium 5, Low 3, Security 1, anything else 3.
  * Header fields escape '|' and '\' and replace every control character
- * (C0, DEL) by a space; Class ID <= 1023, Name <= 512 bytes, and with a
- * max_message_size, at most 1/8 and 1/4 of it once escaped.
+ * (C0, DEL) by a space; Class ID <= 1023, Name <= 512 bytes.
  *
  * Extension, in this order, each pair left out when its field is absent
  * (max = bytes of the value before escaping, cut on a character boundary):
@@ -54,9 +53,16 @@
  *
  * Extension values escape '\' '=' and CR/LF as \r \n; every other control
  * character (C0, DEL) becomes a space. Invalid UTF-8 becomes U+FFFD.
- * Longer than max_message_size: the extension is cut at a pair boundary,
- * the pair that does not fit keeping what fits of a string value (never
- * a dangling backslash); numbers and addresses are never cut.
+ * Longer than max_message_size (format.h): the extension ends with
+ * hssTruncated=true hssOriginalSize=N (N: bytes of the whole message;
+ * custom keys, none of ArcSight's) and the longest values are cut first,
+ * to one common length, each ending with U+2026 (format_fit.c): the Name
+ * and every string value but the identity (Device Event Class ID,
+ * externalId, flexString2, dvchost, deviceExternalId, cs3, cs5, cs6;
+ * numbers and addresses are never cut). When that is not enough, the
+ * extension keeps only rt, externalId, flexString2, cat, cnt, dvchost,
+ * deviceExternalId, the addresses, cs3, cs5, cs6, cn3 and the marker, and
+ * the identity values may be cut as well; then only the marker.
  * With syslog_header, an RFC 5424 header and "-" (no SD) come first.
  */
 #include "autoconf.h"
@@ -84,7 +90,7 @@ static const format_esc_map ext_map = {
 
 static void
 add_str(struct format_pair *p, size_t *n, const char *key, const char *lk,
-    const char *label, const char *v, size_t max)
+    const char *label, const char *v, size_t max, enum format_fit_level lv)
 {
 	if (v == NULL || *n >= CEF_NPAIRS)
 		return;
@@ -92,6 +98,7 @@ add_str(struct format_pair *p, size_t *n, const char *key, const char *lk,
 	p[*n].label = label;
 	p[*n].key = key;
 	p[*n].kind = PAIR_STR;
+	p[*n].level = lv;
 	p[*n].s = v;
 	p[*n].n = 0;
 	p[*n].max = max;
@@ -108,6 +115,7 @@ add_num(struct format_pair *p, size_t *n, const char *key, const char *lk,
 	p[*n].label = label;
 	p[*n].key = key;
 	p[*n].kind = PAIR_NUM;
+	p[*n].level = FIT_CUT;
 	p[*n].s = NULL;
 	p[*n].n = v;
 	p[*n].max = 0;
@@ -118,7 +126,7 @@ static void
 add_ip(struct format_pair *p, size_t *n, const char *key, const char *lk,
     const char *label, const char *v)
 {
-	add_str(p, n, key, lk, label, v, SIZE_MAX);
+	add_str(p, n, key, lk, label, v, SIZE_MAX, FIT_CUT);
 	if (v != NULL && *n > 0 && p[*n - 1].s == v)
 		p[*n - 1].kind = PAIR_LIT;
 }
@@ -134,49 +142,143 @@ utf8_chars(const char *s)
 	return n;
 }
 
-/* Escape a header field, at most maxout bytes once escaped (0: no limit);
- * 1 when that limit cut it. */
-static int
-hdr_field(struct buf *b, const char *s, size_t maxin, size_t maxout)
+/* A header field, recorded at level lv ("-" if it comes out empty). */
+static void
+hdr_field(struct buf *b, const char *s, size_t maxin, struct format_fit *fit,
+    enum format_fit_level lv)
 {
-	size_t	 pos = b->len;
+	size_t	 start = b->len;
 
 	format_escape(b, s, maxin, SIZE_MAX, hdr_map);
-	if (maxout == 0 || b->len - pos <= maxout)
-		return 0;
-	buf_truncate(b, pos);
-	format_escape(b, s, maxin, maxout, hdr_map);
-	if (b->len == pos)
+	if (b->len == start)
 		buf_addc(b, '-');
-	return 1;
+	format_fit_add(fit, start, b->len, lv, FIT_BS);
 }
 
-/* With a size limit, the class id and the name take at most an eighth and
- * a quarter of it, so that the header always fits. */
-static int
+static void
 cef_header(struct buf *b, const char *cls, const char *name, int sev,
-    size_t max)
+    struct format_fit *fit)
 {
-	int	 cut;
+	char	 num[16];
 
 	buf_adds(b, "CEF:0|" FORMAT_VENDOR "|" FORMAT_PRODUCT "|"
 	    FORMAT_API_VERSION "|");
-	cut = hdr_field(b, cls, 1023, max / 8);
+	hdr_field(b, cls, 1023, fit, FIT_ID);
 	buf_addc(b, '|');
-	cut |= hdr_field(b, name, 512, max / 4);
-	buf_printf(b, "|%d|", sev);
-	return cut;
+	hdr_field(b, name, 512, fit, FIT_CUT);
+	snprintf(num, sizeof(num), "|%d|", sev);
+	buf_adds(b, num);
 }
 
-int
-format_cef(struct buf *b, const struct hss_event *ev,
-    const struct format_ctx *ctx, int *truncated)
+enum cef_mode {
+	CEF_FULL,
+	CEF_IDENTITY,		/* the identity pairs only */
+	CEF_MIN,		/* the marker only */
+};
+
+static size_t
+cef_pairs(struct format_pair *p, const struct hss_event *ev,
+    const struct format_ctx *ctx, enum cef_mode mode, size_t orig)
+{
+	const char	*fpath, *fhash, *s;
+	size_t		 n = 0;
+	int		 fam, all = mode == CEF_FULL;
+
+	if (mode == CEF_MIN)
+		goto marker;
+	add_num(p, &n, "rt", NULL, NULL, 1, ev->occur_time);
+	add_str(p, &n, "externalId", NULL, NULL, ev->event_id, 40, FIT_ID);
+	if (utf8_chars(ev->event_id) > 40)
+		add_str(p, &n, "flexString2", "flexString2Label", "eventId",
+		    ev->event_id, 1023, FIT_ID);
+	add_num(p, &n, "cat", NULL, NULL, ev->has_event_type, ev->event_type);
+	if (all)
+		add_str(p, &n, "act", NULL, NULL, ev->handle_status, 63,
+		    FIT_CUT);
+	add_num(p, &n, "cnt", NULL, NULL, ev->has_event_count,
+	    ev->event_count);
+	add_str(p, &n, "dvchost", NULL, NULL, ev->host_name, 100, FIT_ID);
+	add_str(p, &n, "deviceExternalId", NULL, NULL, ev->host_id, 255,
+	    FIT_ID);
+	fam = format_ip_family(ev->private_ip);
+	if (fam == 4)
+		add_ip(p, &n, "dvc", NULL, NULL, ev->private_ip);
+	else if (fam == 6)
+		add_ip(p, &n, "c6a1", "c6a1Label", "privateIp",
+		    ev->private_ip);
+	fam = format_ip_family(ev->public_ip);
+	if (fam == 4)
+		add_ip(p, &n, "deviceTranslatedAddress", NULL, NULL,
+		    ev->public_ip);
+	else if (fam == 6)
+		add_ip(p, &n, "c6a3", "c6a3Label", "publicIp", ev->public_ip);
+	if (all) {
+		if (format_ip_family(ev->user_login_ip) == 4)
+			add_ip(p, &n, "src", NULL, NULL, ev->user_login_ip);
+		if ((s = ev->user_name) == NULL)
+			s = ev->proc_username;
+		add_str(p, &n, "suser", NULL, NULL, s, 1023, FIT_CUT);
+		add_num(p, &n, "suid", NULL, NULL, ev->has_user_uid,
+		    ev->user_uid);
+		add_str(p, &n, "sproc", NULL, NULL, ev->proc_name, 1023,
+		    FIT_CUT);
+		add_num(p, &n, "spid", NULL, NULL, ev->has_proc_pid,
+		    ev->proc_pid);
+		add_str(p, &n, "fname", NULL, NULL, ev->file_name, 1023,
+		    FIT_CUT);
+		fpath = ev->file_path;
+		fhash = ev->file_hash;
+		if (fpath == NULL && fhash == NULL) {
+			fpath = ev->proc_path;
+			fhash = ev->proc_hash;
+		}
+		add_str(p, &n, "filePath", NULL, NULL, fpath, 1023, FIT_CUT);
+		add_str(p, &n, "fileHash", NULL, NULL, fhash, 255, FIT_CUT);
+		add_num(p, &n, "fsize", NULL, NULL, ev->has_file_size,
+		    ev->file_size);
+		add_str(p, &n, "cs1", "cs1Label", "attackPhase",
+		    ev->attack_phase, 4000, FIT_CUT);
+		add_str(p, &n, "cs2", "cs2Label", "attackTag", ev->attack_tag,
+		    4000, FIT_CUT);
+	}
+	add_str(p, &n, "cs3", "cs3Label", "eventClassId", ev->event_class_id,
+	    4000, FIT_ID);
+	if (all)
+		add_str(p, &n, "cs4", "cs4Label", "handleMethod",
+		    ev->handle_method, 4000, FIT_CUT);
+	add_str(p, &n, "cs5", "cs5Label", "projectId", ctx->project_id !=
+	    NULL ? ctx->project_id : ev->res_project_id, 4000, FIT_ID);
+	add_str(p, &n, "cs6", "cs6Label", "region", ctx->region != NULL ?
+	    ctx->region : ev->res_region_name, 4000, FIT_ID);
+	if (all) {
+		add_num(p, &n, "cn1", "cn1Label", "handleTime",
+		    ev->has_handle_time, ev->handle_time);
+		add_num(p, &n, "cn2", "cn2Label", "processUid",
+		    ev->has_proc_uid, ev->proc_uid);
+	}
+	add_num(p, &n, "cn3", "cn3Label", "sequenceId", ctx->sequence > 0,
+	    ctx->sequence);
+	if (all)
+		add_str(p, &n, "flexString1", "flexString1Label",
+		    "processCmdline", ev->proc_cmdline, 1023, FIT_CUT);
+marker:
+	if (orig > 0) {
+		add_ip(p, &n, "hssTruncated", NULL, NULL, "true");
+		add_num(p, &n, "hssOriginalSize", NULL, NULL, 1,
+		    (int64_t)orig);
+	}
+	return n;
+}
+
+/* With orig > 0 (truncated): the marker, and the values recorded in fit. */
+static void
+build(struct buf *b, const struct hss_event *ev,
+    const struct format_ctx *ctx, int mode, size_t orig,
+    struct format_fit *fit)
 {
 	struct format_pair	 p[CEF_NPAIRS];
-	const char		*cls, *name, *fpath, *fhash, *s;
+	const char		*cls, *name;
 	char			 tmp[32];
-	size_t			 n = 0, start = b->len;
-	int			 fam;
 
 	if (ctx->out->syslog_header) {
 		format_syslog_header(b, ctx,
@@ -192,78 +294,25 @@ format_cef(struct buf *b, const struct hss_event *ev,
 	if ((name = ev->event_name) == NULL &&
 	    (name = ev->event_class_id) == NULL)
 		name = "unknown";
-	if (cef_header(b, cls, name, format_cef_severity(ev->severity),
-	    ctx->out->max_message_size))
-		*truncated = 1;
+	cef_header(b, cls, name, format_cef_severity(ev->severity), fit);
+	format_pairs(b, p, cef_pairs(p, ev, ctx, mode, orig), ' ', ext_map,
+	    FIT_BS, fit);
+}
 
-	add_num(p, &n, "rt", NULL, NULL, 1, ev->occur_time);
-	add_str(p, &n, "externalId", NULL, NULL, ev->event_id, 40);
-	if (utf8_chars(ev->event_id) > 40)
-		add_str(p, &n, "flexString2", "flexString2Label", "eventId",
-		    ev->event_id, 1023);
-	add_num(p, &n, "cat", NULL, NULL, ev->has_event_type, ev->event_type);
-	add_str(p, &n, "act", NULL, NULL, ev->handle_status, 63);
-	add_num(p, &n, "cnt", NULL, NULL, ev->has_event_count,
-	    ev->event_count);
-	add_str(p, &n, "dvchost", NULL, NULL, ev->host_name, 100);
-	add_str(p, &n, "deviceExternalId", NULL, NULL, ev->host_id, 255);
-	fam = format_ip_family(ev->private_ip);
-	if (fam == 4)
-		add_ip(p, &n, "dvc", NULL, NULL, ev->private_ip);
-	else if (fam == 6)
-		add_ip(p, &n, "c6a1", "c6a1Label", "privateIp",
-		    ev->private_ip);
-	fam = format_ip_family(ev->public_ip);
-	if (fam == 4)
-		add_ip(p, &n, "deviceTranslatedAddress", NULL, NULL,
-		    ev->public_ip);
-	else if (fam == 6)
-		add_ip(p, &n, "c6a3", "c6a3Label", "publicIp", ev->public_ip);
-	if (format_ip_family(ev->user_login_ip) == 4)
-		add_ip(p, &n, "src", NULL, NULL, ev->user_login_ip);
-	if ((s = ev->user_name) == NULL)
-		s = ev->proc_username;
-	add_str(p, &n, "suser", NULL, NULL, s, 1023);
-	add_num(p, &n, "suid", NULL, NULL, ev->has_user_uid, ev->user_uid);
-	add_str(p, &n, "sproc", NULL, NULL, ev->proc_name, 1023);
-	add_num(p, &n, "spid", NULL, NULL, ev->has_proc_pid, ev->proc_pid);
-	add_str(p, &n, "fname", NULL, NULL, ev->file_name, 1023);
-	fpath = ev->file_path;
-	fhash = ev->file_hash;
-	if (fpath == NULL && fhash == NULL) {
-		fpath = ev->proc_path;
-		fhash = ev->proc_hash;
-	}
-	add_str(p, &n, "filePath", NULL, NULL, fpath, 1023);
-	add_str(p, &n, "fileHash", NULL, NULL, fhash, 255);
-	add_num(p, &n, "fsize", NULL, NULL, ev->has_file_size, ev->file_size);
-	add_str(p, &n, "cs1", "cs1Label", "attackPhase", ev->attack_phase,
-	    4000);
-	add_str(p, &n, "cs2", "cs2Label", "attackTag", ev->attack_tag, 4000);
-	add_str(p, &n, "cs3", "cs3Label", "eventClassId", ev->event_class_id,
-	    4000);
-	add_str(p, &n, "cs4", "cs4Label", "handleMethod", ev->handle_method,
-	    4000);
-	add_str(p, &n, "cs5", "cs5Label", "projectId", ctx->project_id !=
-	    NULL ? ctx->project_id : ev->res_project_id, 4000);
-	add_str(p, &n, "cs6", "cs6Label", "region", ctx->region != NULL ?
-	    ctx->region : ev->res_region_name, 4000);
-	add_num(p, &n, "cn1", "cn1Label", "handleTime", ev->has_handle_time,
-	    ev->handle_time);
-	add_num(p, &n, "cn2", "cn2Label", "processUid", ev->has_proc_uid,
-	    ev->proc_uid);
-	add_num(p, &n, "cn3", "cn3Label", "sequenceId", ctx->sequence > 0,
-	    ctx->sequence);
-	add_str(p, &n, "flexString1", "flexString1Label", "processCmdline",
-	    ev->proc_cmdline, 1023);
-	if (format_pairs(b, p, n, ' ', ext_map, start,
-	    ctx->out->max_message_size))
-		*truncated = 1;
+/* The shapes, in the order of enum cef_mode (CEF_MIN: under 480 bytes whatever the event). */
+static const enum format_fit_level shape_cuts[] = { FIT_CUT, FIT_ID, FIT_ID };
+
+int
+format_cef(struct buf *b, const struct hss_event *ev,
+    const struct format_ctx *ctx, int *truncated)
+{
+	size_t	 orig;
+
+	format_fit_shapes(b, ev, ctx, build, shape_cuts,
+	    HSS_ARRAY_LEN(shape_cuts), truncated, &orig);
 	return 0;
 }
 
-/* Heartbeat keys keep [A-Za-z0-9] only (CEF keys are single tokens):
- * events_sent -> eventsSent. */
 int
 format_cef_heartbeat(struct buf *b, const struct format_ctx *ctx,
     int64_t now_ms, const struct kv *kv, size_t nkv)
@@ -276,7 +325,7 @@ format_cef_heartbeat(struct buf *b, const struct format_ctx *ctx,
 		format_syslog_header(b, ctx, 6, now_ms, "heartbeat");
 		buf_adds(b, " - ");
 	}
-	cef_header(b, "heartbeat", "heartbeat", 0, 0);
+	cef_header(b, "heartbeat", "heartbeat", 0, NULL);
 	buf_printf(b, "rt=%lld", (long long)now_ms);
 	if (ctx->hostname != NULL) {
 		buf_adds(b, " shost=");
@@ -321,7 +370,7 @@ format_cef_gap(struct buf *b, const struct format_ctx *ctx,
 		format_syslog_header(b, ctx, 3, g->now_ms, FORMAT_GAP_CLASS);
 		buf_adds(b, " - ");
 	}
-	cef_header(b, FORMAT_GAP_CLASS, FORMAT_GAP_CLASS, 8, 0);
+	cef_header(b, FORMAT_GAP_CLASS, FORMAT_GAP_CLASS, 8, NULL);
 	buf_printf(b, "rt=%lld start=%lld end=%lld", (long long)g->now_ms,
 	    (long long)g->begin, (long long)g->end);
 	buf_adds(b, " reason=");

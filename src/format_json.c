@@ -6,14 +6,18 @@
  * (members whose value is unknown are left out). A top-level "_hss" member
  * of the event itself is left out, so it can never pass for ours.
  *
- * Longer than max_message_size: the message is the stand-in object
- *   {"event_id":..,"occur_time":..,"_hss":{...,"truncated":true,
+ * Longer than max_message_size (format.h): "_hss" gains
+ * "truncated":true,"original_size":N (N: bytes of the whole message) and
+ * the longest string values are cut first, to one common length, each
+ * ending with U+2026 (format_fit.c), except those of the identity members
+ * (format_identity_key(): event_id, occur_time, event_type,
+ * event_class_id, severity, host_name, host_id, private_ip, public_ip).
+ * When that is not enough, only the identity members are kept (and
+ * "_hss") and their values may be cut as well; then the object is
+ *   {"event_id":..,"occur_time":..,"_hss":{"truncated":true,
  *    "original_size":N}}
- * which itself always fits (max_message_size is at least 480): when it
- * does not (an event_id of control characters is six times longer
- * written), the id is cut on a character boundary and
- * "event_id_truncated":true follows it; when even the _hss members leave
- * no room, _hss holds only "truncated" and "original_size".
+ * with event_id cut as needed, which always fits (max_message_size is at
+ * least 480).
  *
  * A gap (see format.h) is one line of its own:
  *   {"_hss":{"type":"gap","time","time_ms","source","region","project_id",
@@ -22,6 +26,7 @@
  */
 #include "autoconf.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
@@ -32,100 +37,54 @@
 #include "format_util.h"
 #include "util.h"
 
-/*
- * The length of the longest prefix of the JSON string text s (escaped, no
- * quotes) within max bytes that ends between two characters: never inside
- * an escape (\uXXXX, \n, ...) or a UTF-8 sequence.
- */
-static size_t
-json_cut(const char *s, size_t len, size_t max)
-{
-	const unsigned char	*p = (const unsigned char *)s;
-	size_t			 i = 0, n;
+enum json_mode {
+	JSON_FULL,
+	JSON_IDENTITY,		/* the identity members only */
+	JSON_MIN,		/* event_id, occur_time */
+};
 
-	while (i < len) {
-		if (p[i] == '\\')
-			n = p[i + 1] == 'u' ? 6 : 2;
-		else if (p[i] < 0x80)
-			n = 1;
-		else if ((n = format_utf8_len(p + i)) == 0)
-			n = 1;
-		if (i + n > max)
-			break;
-		i += n;
-	}
-	return i;
-}
-
-/* The stand-in, its event_id cut to fit max (see the top). */
+/* With orig > 0 (truncated): the marker, and the values recorded in fit. */
 static void
-json_stub(struct buf *b, const struct hss_event *ev,
-    const struct format_ctx *ctx, size_t orig, size_t max)
+build(struct buf *b, const struct hss_event *ev,
+    const struct format_ctx *ctx, int mode, size_t orig,
+    struct format_fit *fit)
 {
-	struct buf	 id;
-	size_t		 start = b->len, fixed, keep;
-	int		 minimal;
+	char	 num[48];
+	size_t	 start;
 
-	format_json_stub(b, ev, ctx, orig);
-	if (max == 0 || b->len - start <= max)
+	buf_addc(b, '{');
+	if (mode == JSON_MIN) {
+		buf_adds(b, "\"event_id\":");
+		start = b->len + 1;
+		format_json_string(b, ev->event_id);
+		format_fit_add(fit, start, b->len - 1, FIT_ID, FIT_JSON);
+		snprintf(num, sizeof(num), ",\"occur_time\":%lld,",
+		    (long long)ev->occur_time);
+		buf_adds(b, num);
+		snprintf(num, sizeof(num), "%zu", orig);
+		buf_adds(b, "\"_hss\":{\"truncated\":true,\"original_size\":");
+		buf_adds(b, num);
+		buf_adds(b, "}}");
 		return;
-	buf_init(&id);
-	format_json_string(&id, ev->event_id);
-	/* Everything but the id's text, with the marker. */
-	fixed = b->len - start - (id.len - 2) +
-	    strlen(",\"event_id_truncated\":true");
-	minimal = fixed >= max;
-	buf_truncate(b, start);
-	if (minimal) {
-		/* {"event_id":"","event_id_truncated":true,"occur_time":N,
-		 * "_hss":{"truncated":true,"original_size":N}}: under 200 */
-		buf_printf(b, ",\"occur_time\":%lld,\"_hss\":{\"truncated\":true,"
-		    "\"original_size\":%zu}}", (long long)ev->occur_time, orig);
-		fixed = b->len - start + strlen("{\"event_id\":\"\","
-		    "\"event_id_truncated\":true");
-		buf_truncate(b, start);
 	}
-	keep = fixed < max ? json_cut(id.data + 1, id.len - 2, max - fixed) :
-	    0;
-	buf_adds(b, "{\"event_id\":\"");
-	buf_add(b, id.data + 1, keep);
-	buf_printf(b, "\",\"event_id_truncated\":true,\"occur_time\":%lld,"
-	    "\"_hss\":", (long long)ev->occur_time);
-	if (minimal)
-		buf_printf(b, "{\"truncated\":true,\"original_size\":%zu}",
-		    orig);
-	else
-		format_json_hss(b, ctx, orig);
+	if (format_json_members(b, ev, 1, mode == JSON_IDENTITY, fit) > 0)
+		buf_addc(b, ',');
+	buf_adds(b, "\"_hss\":");
+	format_json_hss(b, ctx, orig);
 	buf_addc(b, '}');
-	buf_free(&id);
 }
+
+/* The shapes, in the order of enum json_mode. */
+static const enum format_fit_level shape_cuts[] = { FIT_CUT, FIT_ID, FIT_ID };
 
 int
 format_json(struct buf *b, const struct hss_event *ev,
     const struct format_ctx *ctx, int *truncated)
 {
-	const cJSON	*c;
-	size_t		 start = b->len, max = ctx->out->max_message_size;
-	size_t		 orig;
+	size_t	 orig;
 
-	buf_addc(b, '{');
-	for (c = ev->json->child; c != NULL; c = c->next) {
-		if (c->string == NULL || strcmp(c->string, "_hss") == 0)
-			continue;
-		format_json_string(b, c->string);
-		buf_addc(b, ':');
-		format_json_value(b, c, 1);
-		buf_addc(b, ',');
-	}
-	buf_adds(b, "\"_hss\":");
-	format_json_hss(b, ctx, 0);
-	buf_addc(b, '}');
-	if (max == 0 || b->len - start <= max)
-		return 0;
-	orig = b->len - start;
-	*truncated = 1;
-	buf_truncate(b, start);
-	json_stub(b, ev, ctx, orig, max);
+	format_fit_shapes(b, ev, ctx, build, shape_cuts,
+	    HSS_ARRAY_LEN(shape_cuts), truncated, &orig);
 	return 0;
 }
 

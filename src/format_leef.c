@@ -27,8 +27,18 @@
  *   container_name image_name process_name process_path process_pid
  *   process_cmdline process_hash file_path file_hash file_size project_id
  *   region source sequence_id.
- * Longer than max_message_size: cut at a pair boundary, the pair that does
- * not fit keeping what fits of a string value on a character boundary.
+ * Longer than max_message_size (format.h): the attributes end with
+ * hss_truncated=true and hss_original_size=N (N: bytes of the whole
+ * message; custom keys, none of QRadar's) and the longest values are cut
+ * first, to one common length, each ending with U+2026 (format_fit.c),
+ * except the identity (EventID, cat, identHostName, event_id,
+ * event_class_id, severity, host_id, private_ip, public_ip, project_id,
+ * region, source; numbers, addresses and times are never cut). When that
+ * is not enough, only devTime, devTimeFormat, cat, sev, the addresses,
+ * identHostName, event_id, event_type, event_class_id, severity, host_id,
+ * private_ip, public_ip, project_id, region, source, sequence_id and the
+ * marker are kept, and the identity values may be cut as well; then only
+ * the marker.
  * With syslog_header, an RFC 5424 header and "-" (no SD) come first.
  */
 #include "autoconf.h"
@@ -69,14 +79,17 @@ leef_delim(const struct format_ctx *ctx)
 }
 
 static void
-leef_header(struct buf *b, const char *id, char delim)
+leef_header(struct buf *b, const char *id, char delim, struct format_fit *fit)
 {
 	format_esc_map	 map;
+	size_t		 start;
 
 	leef_map(map, delim, 1);
 	buf_adds(b, "LEEF:2.0|" FORMAT_VENDOR "|" FORMAT_PRODUCT "|"
 	    FORMAT_API_VERSION "|");
+	start = b->len;
 	format_escape(b, id, 255, SIZE_MAX, map);
+	format_fit_add(fit, start, b->len, FIT_ID, FIT_RAW);
 	if (delim > 0x20 && delim < 0x7f && delim != '|' && delim != '\\')
 		buf_printf(b, "|%c|", delim);
 	else
@@ -85,34 +98,107 @@ leef_header(struct buf *b, const char *id, char delim)
 
 static void
 add(struct format_pair *p, size_t *n, const char *key,
-    enum format_pair_kind kind, const char *s, int has, int64_t v)
+    enum format_pair_kind kind, enum format_fit_level lv, const char *s,
+    int has, int64_t v)
 {
 	if (*n >= LEEF_NPAIRS || (kind == PAIR_NUM ? !has : s == NULL))
 		return;
 	memset(&p[*n], 0, sizeof(p[*n]));
 	p[*n].key = key;
 	p[*n].kind = kind;
+	p[*n].level = lv;
 	p[*n].s = s;
 	p[*n].n = v;
 	p[*n].max = LEEF_VALUE_MAX;
 	(*n)++;
 }
 
-#define ADD_S(k, v)	add(p, &n, (k), PAIR_STR, (v), 0, 0)
-#define ADD_N(k, h, v)	add(p, &n, (k), PAIR_NUM, NULL, (h), (v))
-#define ADD_IP(k, v)	add(p, &n, (k), PAIR_LIT, \
+#define ADD_S(k, v)	add(p, &n, (k), PAIR_STR, FIT_CUT, (v), 0, 0)
+#define ADD_ID(k, v)	add(p, &n, (k), PAIR_STR, FIT_ID, (v), 0, 0)
+#define ADD_N(k, h, v)	add(p, &n, (k), PAIR_NUM, FIT_CUT, NULL, (h), (v))
+#define ADD_IP(k, v)	add(p, &n, (k), PAIR_LIT, FIT_CUT, \
 			    format_ip_family(v) ? (v) : NULL, 0, 0)
 
-int
-format_leef(struct buf *b, const struct hss_event *ev,
-    const struct format_ctx *ctx, int *truncated)
+enum leef_mode {
+	LEEF_FULL,
+	LEEF_IDENTITY,		/* the identity attributes only */
+	LEEF_MIN,		/* the marker only */
+};
+
+static size_t
+leef_pairs(struct format_pair *p, const struct hss_event *ev,
+    const struct format_ctx *ctx, enum leef_mode mode, size_t orig,
+    const char *cat, const char *ts)
+{
+	size_t	 n = 0;
+	int	 all = mode == LEEF_FULL;
+
+	if (mode == LEEF_MIN)
+		goto marker;
+	add(p, &n, "devTime", PAIR_STR, FIT_KEEP, ts, 0, 0);
+	add(p, &n, "devTimeFormat", PAIR_STR, FIT_KEEP, LEEF_TIME_FORMAT, 0,
+	    0);
+	ADD_ID("cat", cat);
+	ADD_N("sev", 1, format_cef_severity(ev->severity));
+	ADD_IP("src", ev->user_login_ip);
+	ADD_IP("dst", ev->private_ip);
+	ADD_IP("dstPostNAT", ev->public_ip);
+	if (all)
+		ADD_S("usrName", ev->user_name != NULL ? ev->user_name :
+		    ev->proc_username);
+	ADD_ID("identHostName", ev->host_name);
+	ADD_ID("event_id", ev->event_id);
+	ADD_N("event_type", ev->has_event_type, ev->event_type);
+	if (all)
+		ADD_S("event_name", ev->event_name);
+	ADD_ID("event_class_id", ev->event_class_id);
+	ADD_ID("severity", ev->severity);
+	ADD_ID("host_id", ev->host_id);
+	ADD_ID("private_ip", ev->private_ip);
+	ADD_ID("public_ip", ev->public_ip);
+	if (all) {
+		ADD_S("os_type", ev->os_type);
+		ADD_S("attack_phase", ev->attack_phase);
+		ADD_S("attack_tag", ev->attack_tag);
+		ADD_S("handle_status", ev->handle_status);
+		ADD_S("handle_method", ev->handle_method);
+		ADD_N("event_count", ev->has_event_count, ev->event_count);
+		ADD_S("container_name", ev->container_name);
+		ADD_S("image_name", ev->image_name);
+		ADD_S("process_name", ev->proc_name);
+		ADD_S("process_path", ev->proc_path);
+		ADD_N("process_pid", ev->has_proc_pid, ev->proc_pid);
+		ADD_S("process_cmdline", ev->proc_cmdline);
+		ADD_S("process_hash", ev->proc_hash);
+		ADD_S("file_path", ev->file_path);
+		ADD_S("file_hash", ev->file_hash);
+		ADD_N("file_size", ev->has_file_size, ev->file_size);
+	}
+	ADD_ID("project_id", ctx->project_id != NULL ? ctx->project_id :
+	    ev->res_project_id);
+	ADD_ID("region", ctx->region != NULL ? ctx->region :
+	    ev->res_region_name);
+	ADD_ID("source", ctx->source_name);
+	ADD_N("sequence_id", ctx->sequence > 0, ctx->sequence);
+marker:
+	if (orig > 0) {
+		add(p, &n, "hss_truncated", PAIR_LIT, FIT_CUT, "true", 0, 0);
+		ADD_N("hss_original_size", 1, (int64_t)orig);
+	}
+	return n;
+}
+
+/* With orig > 0 (truncated): the marker, and the values recorded in fit. */
+static void
+build(struct buf *b, const struct hss_event *ev,
+    const struct format_ctx *ctx, int mode, size_t orig,
+    struct format_fit *fit)
 {
 	struct format_pair	 p[LEEF_NPAIRS];
 	format_esc_map		 map;
 	const char		*id, *cat;
 	char			 tmp[32], ts[64];
 	char			 delim = leef_delim(ctx);
-	size_t			 n = 0, start = b->len;
 
 	if (ctx->out->syslog_header) {
 		format_syslog_header(b, ctx,
@@ -125,54 +211,25 @@ format_leef(struct buf *b, const struct hss_event *ev,
 		id = tmp;
 	} else if ((id = ev->event_class_id) == NULL)
 		id = "unknown";
-	leef_header(b, id, delim);
+	leef_header(b, id, delim, fit);
 	cat = ev->event_class_id != NULL ? ev->event_class_id : id;
 	time_format_iso(ev->occur_time, ts, sizeof(ts));
-
-	ADD_S("devTime", ts);
-	ADD_S("devTimeFormat", LEEF_TIME_FORMAT);
-	ADD_S("cat", cat);
-	ADD_N("sev", 1, format_cef_severity(ev->severity));
-	ADD_IP("src", ev->user_login_ip);
-	ADD_IP("dst", ev->private_ip);
-	ADD_IP("dstPostNAT", ev->public_ip);
-	ADD_S("usrName", ev->user_name != NULL ? ev->user_name :
-	    ev->proc_username);
-	ADD_S("identHostName", ev->host_name);
-	ADD_S("event_id", ev->event_id);
-	ADD_N("event_type", ev->has_event_type, ev->event_type);
-	ADD_S("event_name", ev->event_name);
-	ADD_S("event_class_id", ev->event_class_id);
-	ADD_S("severity", ev->severity);
-	ADD_S("host_id", ev->host_id);
-	ADD_S("private_ip", ev->private_ip);
-	ADD_S("public_ip", ev->public_ip);
-	ADD_S("os_type", ev->os_type);
-	ADD_S("attack_phase", ev->attack_phase);
-	ADD_S("attack_tag", ev->attack_tag);
-	ADD_S("handle_status", ev->handle_status);
-	ADD_S("handle_method", ev->handle_method);
-	ADD_N("event_count", ev->has_event_count, ev->event_count);
-	ADD_S("container_name", ev->container_name);
-	ADD_S("image_name", ev->image_name);
-	ADD_S("process_name", ev->proc_name);
-	ADD_S("process_path", ev->proc_path);
-	ADD_N("process_pid", ev->has_proc_pid, ev->proc_pid);
-	ADD_S("process_cmdline", ev->proc_cmdline);
-	ADD_S("process_hash", ev->proc_hash);
-	ADD_S("file_path", ev->file_path);
-	ADD_S("file_hash", ev->file_hash);
-	ADD_N("file_size", ev->has_file_size, ev->file_size);
-	ADD_S("project_id", ctx->project_id != NULL ? ctx->project_id :
-	    ev->res_project_id);
-	ADD_S("region", ctx->region != NULL ? ctx->region :
-	    ev->res_region_name);
-	ADD_S("source", ctx->source_name);
-	ADD_N("sequence_id", ctx->sequence > 0, ctx->sequence);
 	leef_map(map, delim, 0);
-	if (format_pairs(b, p, n, delim, map, start,
-	    ctx->out->max_message_size))
-		*truncated = 1;
+	format_pairs(b, p, leef_pairs(p, ev, ctx, mode, orig, cat, ts), delim,
+	    map, FIT_RAW, fit);
+}
+
+/* The shapes, in the order of enum leef_mode (LEEF_MIN: under 480 bytes whatever the event). */
+static const enum format_fit_level shape_cuts[] = { FIT_CUT, FIT_ID, FIT_ID };
+
+int
+format_leef(struct buf *b, const struct hss_event *ev,
+    const struct format_ctx *ctx, int *truncated)
+{
+	size_t	 orig;
+
+	format_fit_shapes(b, ev, ctx, build, shape_cuts,
+	    HSS_ARRAY_LEN(shape_cuts), truncated, &orig);
 	return 0;
 }
 
@@ -188,7 +245,7 @@ format_leef_heartbeat(struct buf *b, const struct format_ctx *ctx,
 		format_syslog_header(b, ctx, 6, now_ms, "heartbeat");
 		buf_adds(b, " - ");
 	}
-	leef_header(b, "heartbeat", delim);
+	leef_header(b, "heartbeat", delim, NULL);
 	leef_map(map, delim, 0);
 	memcpy(kmap, map, sizeof(map));
 	kmap['='] = "";
@@ -240,7 +297,7 @@ format_leef_gap(struct buf *b, const struct format_ctx *ctx,
 		format_syslog_header(b, ctx, 3, g->now_ms, FORMAT_GAP_CLASS);
 		buf_adds(b, " - ");
 	}
-	leef_header(b, FORMAT_GAP_CLASS, delim);
+	leef_header(b, FORMAT_GAP_CLASS, delim, NULL);
 	leef_map(map, delim, 0);
 	time_format_iso(g->now_ms, ts, sizeof(ts));
 	buf_printf(b, "devTime=%s%cdevTimeFormat=" LEEF_TIME_FORMAT

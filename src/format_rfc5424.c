@@ -23,12 +23,20 @@
  * is an invalid escape that strict parsers such as go-syslog reject.) MSG
  * is the whole event as compact JSON, which has no raw control character.
  *
- * Longer than max_message_size: (1) MSG becomes the stand-in object
- * {"event_id","occur_time","_hss":{...,"truncated":true,"original_size"}};
- * (2) if still too long, MSG is left out and the SD values are cut to the
- * longest common length that fits (on a character boundary, never inside an
- * escape); (3) if still too long, the message is the header and "-". From
- * (1) on the SD element carries truncated="true".
+ * Longer than max_message_size (format.h): the SD element gains
+ * truncated="true" original_size="N" (N: bytes of the whole message) and
+ * MSG, still the event as JSON, gains the member
+ * "_hss":{"truncated":true,"original_size":N} (the event's own top-level
+ * "_hss", if any, is then left out). The longest values are cut first, to
+ * one common length, each ending with U+2026 (format_fit.c): SD values and
+ * every string value inside MSG, except the identity (SD event_id,
+ * severity, host_name, host_id, private_ip, public_ip, project_id, region,
+ * source; MSG members format_identity_key() names). When that is not
+ * enough (the structure of a large event alone is too long): MSG keeps
+ * only the identity members (and "_hss"); then MSG, [origin] and the SD
+ * params other than the identity are left out and the identity values are
+ * cut as well; then the message is the header and
+ * [SD-ID truncated="true" original_size="N"].
  */
 #include "autoconf.h"
 
@@ -48,9 +56,9 @@
 #define SD_ID_DEFAULT	"hss@32473"
 
 enum msg_mode {
-	MSG_NONE,
 	MSG_FULL,
-	MSG_STUB,
+	MSG_STUB,	/* MSG: the identity members only */
+	MSG_NONE,	/* the identity SD params, [meta], no MSG */
 };
 
 static const format_esc_map sd_map = {
@@ -79,13 +87,19 @@ sd_open(struct buf *b, const struct format_ctx *ctx)
 }
 
 static void
-sd_str(struct buf *b, const char *name, const char *v, size_t cap,
-    const char *const *map)
+sd_str(struct buf *b, const char *name, const char *v, const char *const *map,
+    struct format_fit *fit, enum format_fit_level lv)
 {
+	size_t	 start;
+
 	if (v == NULL)
 		return;
-	buf_printf(b, " %s=\"", name);
-	format_escape(b, v, cap, SIZE_MAX, map);
+	buf_addc(b, ' ');
+	buf_adds(b, name);
+	buf_adds(b, "=\"");
+	start = b->len;
+	format_escape(b, v, SIZE_MAX, SIZE_MAX, map);
+	format_fit_add(fit, start, b->len, lv, FIT_BS);
 	buf_addc(b, '"');
 }
 
@@ -96,121 +110,130 @@ sd_int(struct buf *b, const char *name, int has, int64_t v)
 		buf_printf(b, " %s=\"%lld\"", name, (long long)v);
 }
 
-/* [origin ...][meta ...] */
+/* [origin ...][meta ...] (without origin: [meta ...] only) */
 static void
-sd_iana(struct buf *b, const struct format_ctx *ctx)
+sd_iana(struct buf *b, const struct format_ctx *ctx, int origin)
 {
-	buf_adds(b, "[origin software=\"" PACKAGE_NAME "\" swVersion=\""
-	    PACKAGE_VERSION "\"]");
+	if (origin)
+		buf_adds(b, "[origin software=\"" PACKAGE_NAME "\" "
+		    "swVersion=\"" PACKAGE_VERSION "\"]");
 	if (ctx->sequence >= 1 && ctx->sequence <= FORMAT_SEQUENCE_MAX)
 		buf_printf(b, "[meta sequenceId=\"%u\"]", ctx->sequence);
 }
 
+/* ,"_hss":{"truncated":true,"original_size":N} closing MSG */
+static void
+msg_marker(struct buf *b, size_t n, size_t orig)
+{
+	char	 num[24];
+
+	snprintf(num, sizeof(num), "%zu", orig);
+	if (n > 0)
+		buf_addc(b, ',');
+	buf_adds(b, "\"_hss\":{\"truncated\":true,\"original_size\":");
+	buf_adds(b, num);
+	buf_adds(b, "}}");
+}
+
+/* truncated="true" original_size="N" */
+static void
+sd_marker(struct buf *b, size_t orig)
+{
+	char	 num[24];
+
+	snprintf(num, sizeof(num), "%zu", orig);
+	buf_adds(b, " truncated=\"true\" original_size=\"");
+	buf_adds(b, num);
+	buf_addc(b, '"');
+}
+
+/*
+ * With orig > 0 (truncated): the markers, and the values recorded in fit;
+ * MSG_NONE leaves out the SD params of level FIT_CUT.
+ */
 static void
 build(struct buf *b, const struct hss_event *ev, const struct format_ctx *ctx,
-    size_t cap, enum msg_mode mode, size_t orig)
+    int mode, size_t orig, struct format_fit *fit)
 {
 	const char *const	*map = value_map(ctx);
 	char			 tmp[32];
+	int			 all = mode != MSG_NONE;
 
 	format_syslog_header(b, ctx, format_syslog_severity(ev->severity),
 	    ev->occur_time, format_event_class(ev, tmp, sizeof(tmp)));
 	buf_addc(b, ' ');
 	sd_open(b, ctx);
-	sd_str(b, "event_id", ev->event_id, cap, map);
+	sd_str(b, "event_id", ev->event_id, map, fit, FIT_ID);
 	sd_int(b, "event_type", ev->has_event_type, ev->event_type);
-	sd_str(b, "event_name", ev->event_name, cap, map);
-	sd_str(b, "severity", ev->severity, cap, map);
-	sd_str(b, "host_name", ev->host_name, cap, map);
-	sd_str(b, "host_id", ev->host_id, cap, map);
-	sd_str(b, "private_ip", ev->private_ip, cap, map);
-	sd_str(b, "public_ip", ev->public_ip, cap, map);
-	sd_str(b, "os_type", ev->os_type, cap, map);
-	sd_str(b, "attack_phase", ev->attack_phase, cap, map);
-	sd_str(b, "attack_tag", ev->attack_tag, cap, map);
-	sd_str(b, "handle_status", ev->handle_status, cap, map);
-	sd_int(b, "event_count", ev->has_event_count, ev->event_count);
-	sd_str(b, "container_name", ev->container_name, cap, map);
-	sd_str(b, "image_name", ev->image_name, cap, map);
-	sd_str(b, "project_id", ctx->project_id, cap, map);
-	sd_str(b, "region", ctx->region, cap, map);
-	sd_str(b, "source", ctx->source_name, cap, map);
-	if (orig > 0)
-		buf_adds(b, " truncated=\"true\"");
-	buf_addc(b, ']');
-	sd_iana(b, ctx);
-	switch (mode) {
-	case MSG_NONE:
-		break;
-	case MSG_FULL:
-		buf_adds(b, " " BOM);
-		format_json_value(b, ev->json, 0);
-		break;
-	case MSG_STUB:
-		buf_adds(b, " " BOM);
-		format_json_stub(b, ev, ctx, orig);
-		break;
+	if (all)
+		sd_str(b, "event_name", ev->event_name, map, fit, FIT_CUT);
+	sd_str(b, "severity", ev->severity, map, fit, FIT_ID);
+	sd_str(b, "host_name", ev->host_name, map, fit, FIT_ID);
+	sd_str(b, "host_id", ev->host_id, map, fit, FIT_ID);
+	sd_str(b, "private_ip", ev->private_ip, map, fit, FIT_ID);
+	sd_str(b, "public_ip", ev->public_ip, map, fit, FIT_ID);
+	if (all) {
+		sd_str(b, "os_type", ev->os_type, map, fit, FIT_CUT);
+		sd_str(b, "attack_phase", ev->attack_phase, map, fit,
+		    FIT_CUT);
+		sd_str(b, "attack_tag", ev->attack_tag, map, fit, FIT_CUT);
+		sd_str(b, "handle_status", ev->handle_status, map, fit,
+		    FIT_CUT);
+		sd_int(b, "event_count", ev->has_event_count,
+		    ev->event_count);
+		sd_str(b, "container_name", ev->container_name, map, fit,
+		    FIT_CUT);
+		sd_str(b, "image_name", ev->image_name, map, fit, FIT_CUT);
 	}
+	sd_str(b, "project_id", ctx->project_id, map, fit, FIT_ID);
+	sd_str(b, "region", ctx->region, map, fit, FIT_ID);
+	sd_str(b, "source", ctx->source_name, map, fit, FIT_ID);
+	if (orig > 0)
+		sd_marker(b, orig);
+	buf_addc(b, ']');
+	sd_iana(b, ctx, all);
+	if (mode == MSG_NONE)
+		return;
+	buf_adds(b, " " BOM);
+	if (orig == 0) {
+		format_json_value(b, ev->json, 0, NULL);
+		return;
+	}
+	buf_addc(b, '{');
+	msg_marker(b, format_json_members(b, ev, 1, mode == MSG_STUB, fit),
+	    orig);
 }
 
-static size_t
-longest_value(const struct hss_event *ev, const struct format_ctx *ctx)
-{
-	const char	*v[] = { ev->event_id, ev->event_name, ev->severity,
-	    ev->host_name, ev->host_id, ev->private_ip, ev->public_ip,
-	    ev->os_type, ev->attack_phase, ev->attack_tag, ev->handle_status,
-	    ev->container_name, ev->image_name, ctx->project_id, ctx->region,
-	    ctx->source_name };
-	size_t		 i, n, max = 0;
-
-	for (i = 0; i < HSS_ARRAY_LEN(v); i++)
-		if (v[i] != NULL && (n = strlen(v[i])) > max)
-			max = n;
-	/* invalid bytes count 3 once replaced */
-	return max * 3;
-}
+/* The shapes, in the order of enum msg_mode: MSG keeps valid JSON. */
+static const enum format_fit_level shape_cuts[] = { FIT_CUT, FIT_CUT,
+    FIT_ID };
 
 int
 format_rfc5424(struct buf *b, const struct hss_event *ev,
     const struct format_ctx *ctx, int *truncated)
 {
-	size_t	 start = b->len, max = ctx->out->max_message_size, orig;
-	size_t	 lo, hi, mid;
+	size_t	 start = b->len, orig;
+	size_t	 max = ctx->out->max_message_size;
 	char	 tmp[32];
 
-	build(b, ev, ctx, SIZE_MAX, MSG_FULL, 0);
-	if (max == 0 || b->len - start <= max)
+	if (format_fit_shapes(b, ev, ctx, build, shape_cuts,
+	    HSS_ARRAY_LEN(shape_cuts), truncated, &orig) == 0)
 		return 0;
-	*truncated = 1;
-	orig = b->len - start;
+	/* The header and the marker: under 460 bytes, max is at least 480. */
 	buf_truncate(b, start);
-	build(b, ev, ctx, SIZE_MAX, MSG_STUB, orig);
-	if (b->len - start <= max)
-		return 0;
-	/* The longest cap at which the values fit. */
-	lo = 0;
-	hi = longest_value(ev, ctx);
-	buf_truncate(b, start);
-	build(b, ev, ctx, 0, MSG_NONE, orig);
-	if (b->len - start > max) {
+	format_syslog_header(b, ctx, format_syslog_severity(ev->severity),
+	    ev->occur_time, format_event_class(ev, tmp, sizeof(tmp)));
+	buf_addc(b, ' ');
+	sd_open(b, ctx);
+	sd_marker(b, orig);
+	buf_addc(b, ']');
+	if (b->len - start > max) {	/* (max below 480) */
 		buf_truncate(b, start);
 		format_syslog_header(b, ctx,
 		    format_syslog_severity(ev->severity), ev->occur_time,
 		    format_event_class(ev, tmp, sizeof(tmp)));
 		buf_adds(b, " -");
-		return 0;
 	}
-	while (lo < hi) {
-		mid = lo + (hi - lo + 1) / 2;
-		buf_truncate(b, start);
-		build(b, ev, ctx, mid, MSG_NONE, orig);
-		if (b->len - start <= max)
-			lo = mid;
-		else
-			hi = mid - 1;
-	}
-	buf_truncate(b, start);
-	build(b, ev, ctx, lo, MSG_NONE, orig);
 	return 0;
 }
 
@@ -231,9 +254,9 @@ format_rfc5424_heartbeat(struct buf *b, const struct format_ctx *ctx,
 		    SIZE_MAX, SIZE_MAX, value_map(ctx));
 		buf_addc(b, '"');
 	}
-	sd_str(b, "source", ctx->source_name, SIZE_MAX, value_map(ctx));
+	sd_str(b, "source", ctx->source_name, value_map(ctx), NULL, FIT_CUT);
 	buf_addc(b, ']');
-	sd_iana(b, ctx);
+	sd_iana(b, ctx, 1);
 	return 0;
 }
 
@@ -255,22 +278,22 @@ format_rfc5424_gap(struct buf *b, const struct format_ctx *ctx,
 	format_syslog_header(b, ctx, 3, g->now_ms, FORMAT_GAP_CLASS);
 	buf_addc(b, ' ');
 	sd_open(b, ctx);
-	sd_str(b, "source", ctx->source_name, SIZE_MAX, map);
-	sd_str(b, "region", ctx->region, SIZE_MAX, map);
-	sd_str(b, "project_id", ctx->project_id, SIZE_MAX, map);
-	sd_str(b, "category", ctx->category, SIZE_MAX, map);
+	sd_str(b, "source", ctx->source_name, map, NULL, FIT_CUT);
+	sd_str(b, "region", ctx->region, map, NULL, FIT_CUT);
+	sd_str(b, "project_id", ctx->project_id, map, NULL, FIT_CUT);
+	sd_str(b, "category", ctx->category, map, NULL, FIT_CUT);
 	time_format_iso(g->begin, ts, sizeof(ts));
-	sd_str(b, "gap_begin", ts, SIZE_MAX, map);
+	sd_str(b, "gap_begin", ts, map, NULL, FIT_CUT);
 	time_format_iso(g->end, ts, sizeof(ts));
-	sd_str(b, "gap_end", ts, SIZE_MAX, map);
+	sd_str(b, "gap_end", ts, map, NULL, FIT_CUT);
 	sd_int(b, "gap_begin_ms", 1, g->begin);
 	sd_int(b, "gap_end_ms", 1, g->end);
-	sd_str(b, "reason", g->reason != NULL ? g->reason : "unknown",
-	    SIZE_MAX, map);
+	sd_str(b, "reason", g->reason != NULL ? g->reason : "unknown", map,
+	    NULL, FIT_CUT);
 	format_gap_replay(&t, g);
-	sd_str(b, "replay", t.data, SIZE_MAX, map);
+	sd_str(b, "replay", t.data, map, NULL, FIT_CUT);
 	buf_addc(b, ']');
-	sd_iana(b, ctx);
+	sd_iana(b, ctx, 1);
 	buf_reset(&t);
 	format_gap_text(&t, g);
 	buf_adds(b, " " BOM);

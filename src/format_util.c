@@ -253,17 +253,21 @@ format_json_number(struct buf *b, double d)
 }
 
 void
-format_json_value(struct buf *b, const cJSON *j, int depth)
+format_json_value(struct buf *b, const cJSON *j, int depth,
+    struct format_fit *fit)
 {
 	const cJSON	*c;
+	size_t		 start;
 
 	if (depth > JSON_DEPTH_MAX) {
 		buf_adds(b, "null");
 		return;
 	}
-	if (cJSON_IsString(j))
+	if (cJSON_IsString(j)) {
+		start = b->len + 1;
 		format_json_string(b, j->valuestring);
-	else if (cJSON_IsNumber(j))
+		format_fit_add(fit, start, b->len - 1, FIT_CUT, FIT_JSON);
+	} else if (cJSON_IsNumber(j))
 		format_json_number(b, j->valuedouble);
 	else if (cJSON_IsTrue(j))
 		buf_adds(b, "true");
@@ -274,7 +278,7 @@ format_json_value(struct buf *b, const cJSON *j, int depth)
 		for (c = j->child; c != NULL; c = c->next) {
 			if (c != j->child)
 				buf_addc(b, ',');
-			format_json_value(b, c, depth + 1);
+			format_json_value(b, c, depth + 1, fit);
 		}
 		buf_addc(b, ']');
 	} else if (cJSON_IsObject(j)) {
@@ -285,11 +289,56 @@ format_json_value(struct buf *b, const cJSON *j, int depth)
 			format_json_string(b, c->string != NULL ? c->string :
 			    "");
 			buf_addc(b, ':');
-			format_json_value(b, c, depth + 1);
+			format_json_value(b, c, depth + 1, fit);
 		}
 		buf_addc(b, '}');
 	} else
 		buf_adds(b, "null");
+}
+
+int
+format_identity_key(const char *k)
+{
+	static const char *const	 keys[] = { "event_id", "occur_time",
+	    "event_type", "event_class_id", "severity", "host_name", "host_id",
+	    "private_ip", "public_ip" };
+	size_t				 i;
+
+	for (i = 0; k != NULL && i < HSS_ARRAY_LEN(keys); i++)
+		if (strcmp(k, keys[i]) == 0)
+			return 1;
+	return 0;
+}
+
+size_t
+format_json_members(struct buf *b, const struct hss_event *ev, int skip_hss,
+    int identity_only, struct format_fit *fit)
+{
+	const cJSON	*c;
+	size_t		 n = 0, start;
+	int		 id;
+
+	for (c = ev->json->child; c != NULL; c = c->next) {
+		if (c->string == NULL ||
+		    (skip_hss && strcmp(c->string, "_hss") == 0))
+			continue;
+		id = (identity_only || fit != NULL) &&
+		    format_identity_key(c->string);
+		if (identity_only && !id)
+			continue;
+		if (n++ > 0)
+			buf_addc(b, ',');
+		format_json_string(b, c->string);
+		buf_addc(b, ':');
+		if (id && cJSON_IsString(c)) {
+			start = b->len + 1;
+			format_json_string(b, c->valuestring);
+			format_fit_add(fit, start, b->len - 1, FIT_ID,
+			    FIT_JSON);
+		} else
+			format_json_value(b, c, 1, fit);
+	}
+	return n;
 }
 
 static void
@@ -323,36 +372,31 @@ format_json_hss(struct buf *b, const struct format_ctx *ctx,
 	buf_addc(b, '}');
 }
 
-void
-format_json_stub(struct buf *b, const struct hss_event *ev,
-    const struct format_ctx *ctx, size_t original_size)
-{
-	buf_adds(b, "{\"event_id\":");
-	format_json_string(b, ev->event_id);
-	buf_printf(b, ",\"occur_time\":%lld,\"_hss\":",
-	    (long long)ev->occur_time);
-	format_json_hss(b, ctx, original_size);
-	buf_addc(b, '}');
-}
-
 /* Write one pair; returns 1 when its value came out empty. */
 static int
 pair_write(struct buf *b, const struct format_pair *p, char sep,
-    const char *const *map, size_t maxout, int *cut)
+    const char *const *map, enum format_fit_text text, struct format_fit *fit)
 {
+	char	 num[24];
 	size_t	 vstart;
 
-	if (p->label_key != NULL)
-		buf_printf(b, "%s=%s%c", p->label_key, p->label, sep);
+	if (p->label_key != NULL) {
+		buf_adds(b, p->label_key);
+		buf_addc(b, '=');
+		buf_adds(b, p->label);
+		buf_addc(b, sep);
+	}
 	buf_adds(b, p->key);
 	buf_addc(b, '=');
 	vstart = b->len;
 	switch (p->kind) {
 	case PAIR_STR:
-		*cut = format_escape(b, p->s, p->max, maxout, map);
+		format_escape(b, p->s, p->max, SIZE_MAX, map);
+		format_fit_add(fit, vstart, b->len, p->level, text);
 		break;
 	case PAIR_NUM:
-		buf_printf(b, "%lld", (long long)p->n);
+		snprintf(num, sizeof(num), "%lld", (long long)p->n);
+		buf_adds(b, num);
 		break;
 	case PAIR_LIT:
 		buf_adds(b, p->s);
@@ -361,43 +405,23 @@ pair_write(struct buf *b, const struct format_pair *p, char sep,
 	return b->len == vstart;
 }
 
-int
+void
 format_pairs(struct buf *b, const struct format_pair *pairs, size_t n,
-    char sep, const char *const *map, size_t msgstart, size_t max)
+    char sep, const char *const *map, enum format_fit_text text,
+    struct format_fit *fit)
 {
-	size_t	 i, start, prefix, used;
-	int	 cut, any = 0;
+	size_t	 i, start;
+	int	 any = 0;
 
+	/* (an empty value is never recorded: the fit ignores it) */
 	for (i = 0; i < n; i++) {
 		start = b->len;
 		if (any)
 			buf_addc(b, sep);
-		cut = 0;
-		if (pair_write(b, &pairs[i], sep, map, SIZE_MAX, &cut)) {
+		if (pair_write(b, &pairs[i], sep, map, text, fit)) {
 			buf_truncate(b, start);
 			continue;
 		}
-		if (max == 0 || b->len - msgstart <= max) {
-			any = 1;
-			continue;
-		}
-		/* Does not fit: keep what fits of a string value. */
-		buf_truncate(b, start);
-		if (pairs[i].kind != PAIR_STR)
-			return 1;
-		prefix = (any ? 1 : 0) + strlen(pairs[i].key) + 1;
-		if (pairs[i].label_key != NULL)
-			prefix += strlen(pairs[i].label_key) +
-			    strlen(pairs[i].label) + 2;
-		used = b->len - msgstart + prefix;
-		if (used < max) {
-			if (any)
-				buf_addc(b, sep);
-			if (pair_write(b, &pairs[i], sep, map, max - used,
-			    &cut) || b->len - msgstart > max)
-				buf_truncate(b, start);
-		}
-		return 1;
+		any = 1;
 	}
-	return 0;
 }

@@ -164,11 +164,21 @@ write_cb(char *p, size_t size, size_t nmemb, void *arg)
 {
 	struct http_xfer	*x = arg;
 	size_t			 n = size * nmemb;
+	curl_off_t		 cl = -1;
 
 	if (n > x->max_response || x->body.len > x->max_response - n) {
 		x->too_large = 1;
 		return 0;	/* aborts the transfer: CURLE_WRITE_ERROR */
 	}
+	/*
+	 * Room for the announced length at once (within the cap): a page of
+	 * megabytes then takes no copy while it grows and no room unused.
+	 * (A compressed body is longer: it grows from there as without.)
+	 */
+	if (x->body.data == NULL && curl_easy_getinfo(x->easy,
+	    CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl) == CURLE_OK && cl > 0 &&
+	    (uint64_t)cl <= x->max_response)
+		buf_reserve(&x->body, (size_t)cl);
 	buf_add(&x->body, p, n);
 	return n;
 }
@@ -392,8 +402,9 @@ xfer_free(struct http_xfer *x)
 		event_del(&x->fail_ev);
 	wipe_slist(x->headers);
 	curl_slist_free_all(x->headers);
+	/* what was written: the room after it never held anything */
 	if (x->body.data != NULL)
-		OPENSSL_cleanse(x->body.data, x->body.cap);
+		OPENSSL_cleanse(x->body.data, x->body.len);
 	buf_free(&x->body);
 	reset_headers(x);
 	free(x->setup_error);

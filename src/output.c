@@ -551,6 +551,24 @@ output_name(const struct output *o)
 	return o->name;
 }
 
+const char *
+output_peer(const struct output *o)
+{
+	return o->peer;
+}
+
+const char *
+output_tls_version(const struct output *o)
+{
+	return o->ssl != NULL && o->state == OS_UP ? tls_version(o) : NULL;
+}
+
+const char *
+output_last_error(const struct output *o)
+{
+	return o->last_error;
+}
+
 int
 output_start(struct output *o)
 {

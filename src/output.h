@@ -132,6 +132,17 @@ void		 output_shutdown(struct output *, int64_t timeout_ms,
 		    output_ack_cb cb, void *arg);
 
 /*
+ * For --check: the address of the current or last connection
+ * ("127.0.0.1:6514"; "" before the first; "stdout"), the TLS version of
+ * the session while one is up ("TLSv1.3", else NULL), and why the last
+ * connection attempt failed or the last connection was lost, as the log
+ * line says it ("" when none did).
+ */
+const char	*output_peer(const struct output *);
+const char	*output_tls_version(const struct output *);
+const char	*output_last_error(const struct output *);
+
+/*
  * Raw CR/LF bytes replaced by a space in messages bound for lf framing
  * (the formatters should never produce them; this counts the exceptions).
  */

@@ -101,6 +101,7 @@ conn_attempt_failed(struct output *o, const char *fmt, ...)
 	va_start(ap, fmt);
 	why = xvasprintf(fmt, ap);
 	va_end(ap);
+	snprintf(o->last_error, sizeof(o->last_error), "%s", why);
 	conn_close(o, 0);
 	/* another address of the same name first */
 	if (o->addr_idx + 1 < o->naddrs && o->state == OS_CONNECTING) {
@@ -136,6 +137,7 @@ conn_lost(struct output *o, const char *fmt, ...)
 	va_start(ap, fmt);
 	why = xvasprintf(fmt, ap);
 	va_end(ap);
+	snprintf(o->last_error, sizeof(o->last_error), "%s", why);
 	if (o->state == OS_OPENING) {
 		/* relp: the session never opened; nothing was sent */
 		conn_attempt_failed(o, "RELP session: %s", why);

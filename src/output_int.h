@@ -138,6 +138,7 @@ struct output {
 	unsigned		 drops;		/* connections lost unused */
 	int			 ever_connected;
 	uint64_t		 lf_replaced;
+	char			 last_error[512];	/* output_last_error() */
 
 	struct relp_session	*relp;		/* relp: the session */
 	struct buf		 relp_out;	/* relp: a frame being built */

@@ -270,6 +270,8 @@ output_enqueue_event(struct output *o, const struct hss_event *ev,
 	ctx.category = from->category;
 	buf_reset(&o->msg);
 	format_event(&o->msg, ev, &ctx, &truncated);
+	if (truncated)		/* shrunk to max_message_size (format.h) */
+		o->stats.truncated++;
 	*seq = output_enqueue(o, o->msg.data, o->msg.len);
 	return truncated;
 }

@@ -10,8 +10,9 @@
  * (every message any of them handed to the outputs): the live reader, which
  * reads the window the cursor moves by, and the late sweep, which re-reads
  * the recent past for events that became visible late. A reader is a unit:
- * its own window, parts, offset, pass, isolation state and API-call budget
- * (a --replay reader can be added the same way).
+ * its own window, parts, offset, pass, isolation state and API-call budget.
+ * The third reader, --replay, runs alone in a source of its own
+ * (source_new_replay()): it re-sends a past range without a cursor.
  *
  * New events are formatted and handed to the outputs page by page, so memory
  * stays bounded by the outputs' queues. While any output is congested no
@@ -94,10 +95,16 @@ struct poisoned {
 };
 #define MAX_POISONED	16
 
+enum reader_kind {
+	READER_LIVE,		/* the window the cursor moves by */
+	READER_SWEEP,		/* the late sweep */
+	READER_REPLAY,		/* --replay: a past range, no cursor */
+};
+
 /* One reader of a source: a window read page by page, in parts. */
 struct reader {
 	struct source	*s;
-	int		 sweep;		/* 0: the live window, 1: late sweep */
+	enum reader_kind kind;
 	struct window	 win;		/* the unit: commit target / chunk */
 	struct window	 cur;		/* (sub-)window being read */
 	struct part	 pending[MAX_PARTS];
@@ -149,6 +156,16 @@ struct source {
 	int64_t			 sweep_calls;
 	uint64_t		 sweep_late;
 
+	/* A --replay source (source_new_replay()): no cursor, no live
+	 * window, one reader over [replay_begin, replay_to]. */
+	int			 replaying;
+	struct reader		 replay;
+	int64_t			 replay_begin;
+	int64_t			 replay_from;	/* the next chunk's begin */
+	int64_t			 replay_to;
+	struct idset		*replay_ids;	/* delivered by this replay */
+	int			 replay_draining; /* waiting for the outputs */
+
 	uint64_t		 sent_in_window;	/* not yet committed */
 	uint64_t		 unsaved;	/* sent since the last save */
 	int64_t			 ckpt_next;	/* no checkpoint before (mono) */
@@ -182,6 +199,7 @@ static void	source_arm(struct source *, int64_t, enum source_state);
 static void	reader_fetch(struct reader *);
 static void	reader_next_part(struct reader *);
 static void	sweep_kick(struct source *);
+static void	replay_drained_cb(void *);
 static void	source_wait_acks(struct source *);
 
 const char *
@@ -209,17 +227,23 @@ source_failures(const struct source *s, const char **last)
 	return s->live.attempt;
 }
 
+const struct outset_ticket *
+source_ticket(const struct source *s)
+{
+	return s->ticket;
+}
+
 void
 source_get_stats(const struct source *s, struct source_stats *st)
 {
 	*st = s->st;
-	st->end = cursor_end(s->cursor);
+	st->end = s->cursor != NULL ? cursor_end(s->cursor) : 0;
 }
 
 int64_t
 source_lag(const struct source *s, int64_t now)
 {
-	int64_t	 end = cursor_end(s->cursor);
+	int64_t	 end = s->cursor != NULL ? cursor_end(s->cursor) : 0;
 
 	return end == 0 || now < end ? 0 : now - end;
 }
@@ -262,7 +286,13 @@ max64(int64_t a, int64_t b)
 static const char *
 reader_what(const struct reader *r)
 {
-	return r->sweep ? "late sweep: window" : "window";
+	static const char *const what[] = {
+		[READER_LIVE] = "window",
+		[READER_SWEEP] = "late sweep: window",
+		[READER_REPLAY] = "replay: window",
+	};
+
+	return what[r->kind];
 }
 
 /*
@@ -376,6 +406,7 @@ source_finish(struct source *s, int failed)
 	s->failed |= failed;
 	reader_cancel(&s->live);
 	reader_cancel(&s->sweep);
+	reader_cancel(&s->replay);
 	outset_cancel(s->env.outputs, s);
 	evtimer_del(s->timer);
 	evtimer_del(s->stop_timer);
@@ -521,8 +552,10 @@ reader_gap(struct reader *r, int64_t begin, int64_t end, const char *reason)
 	g.reason = reason;
 	buf_init(&b);
 	format_gap_text(&b, &g);
-	log_errorx("%s%s; a gap message goes to every output",
-	    r->sweep ? "late sweep: " : "", b.data);
+	log_errorx("%s%s; a gap message goes to %s",
+	    r->kind == READER_SWEEP ? "late sweep: " : r->kind ==
+	    READER_REPLAY ? "replay: " : "", b.data, r->kind == READER_REPLAY ?
+	    "the replay's outputs" : "every output");
 	outset_enqueue_gap(s->env.outputs, &g, s->ticket);
 	s->st.gaps++;
 	r->gaps++;
@@ -604,7 +637,7 @@ reader_fetch(struct reader *r)
 	char		 begin[24], end[24], offset[24], limit[24];
 	size_t		 n = 0, i;
 
-	if (r->sweep && (s->state == SOURCE_WAIT_ACK ||
+	if (r->kind == READER_SWEEP && (s->state == SOURCE_WAIT_ACK ||
 	    s->state == SOURCE_STOPPING || s->state == SOURCE_DONE ||
 	    outset_congested(s->env.outputs))) {
 		/*
@@ -614,7 +647,14 @@ reader_fetch(struct reader *r)
 		arm_ms(r->timer, SWEEP_WAIT_MS);
 		return;
 	}
-	if (!r->sweep && outset_congested(s->env.outputs)) {
+	if (r->kind == READER_REPLAY && outset_congested(s->env.outputs)) {
+		/* replay_drained_cb() wakes it; the timer is a safety net. */
+		s->replay_draining = 1;
+		outset_when_drained(s->env.outputs, replay_drained_cb, s);
+		arm_ms(r->timer, 5000);
+		return;
+	}
+	if (r->kind == READER_LIVE && outset_congested(s->env.outputs)) {
 		if (s->state != SOURCE_PAUSED)
 			log_debug("source \"%s\": an output is congested; "
 			    "pausing", s->conf->name);
@@ -652,10 +692,10 @@ reader_fetch(struct reader *r)
 		    s->conf->enterprise_project_id);
 	for (i = 0; i < s->conf->nfilters; i++)
 		q[n++] = s->conf->filters[i];
-	if (!r->sweep)
+	if (r->kind == READER_LIVE)
 		s->state = SOURCE_FETCHING;
 	r->call = api_list_events(s->env.api, s->conf, q, n, api_done, r);
-	if (r->sweep) {
+	if (r->kind == READER_SWEEP) {
 		api_call_spare(r->call);
 		s->sweep_calls++;
 	}
@@ -688,16 +728,18 @@ reader_failed_call(struct reader *r, const char *what, enum failure_kind kind)
 
 	s->st.errors++;
 	r->attempt++;
-	if (!r->sweep) {
+	if (r->kind != READER_SWEEP) {
 		free(s->last_error);
 		s->last_error = xstrdup(what);
 	}
-	if (!r->sweep && s->env.once && r->attempt >= once_attempts[kind]) {
-		log_errorx("source \"%s\": window %s: page %" PRId64
-		    " (offset %" PRId64 "): %s; --once gives up after %d "
-		    "attempt%s", s->conf->name, window_str(&r->cur),
-		    r->page_no, r->offset, what, r->attempt,
-		    r->attempt == 1 ? "" : "s");
+	if (((r->kind == READER_LIVE && s->env.once) ||
+	    r->kind == READER_REPLAY) && r->attempt >= once_attempts[kind]) {
+		log_errorx("source \"%s\": %s %s: page %" PRId64
+		    " (offset %" PRId64 "): %s; %s gives up after %d "
+		    "attempt%s", s->conf->name, reader_what(r),
+		    window_str(&r->cur), r->page_no, r->offset, what,
+		    r->kind == READER_REPLAY ? "--replay" : "--once",
+		    r->attempt, r->attempt == 1 ? "" : "s");
 		source_finish(s, 1);
 		return;
 	}
@@ -709,10 +751,11 @@ reader_failed_call(struct reader *r, const char *what, enum failure_kind kind)
 		step = 100;
 	delay = api_backoff_ms(step, rnd);
 	log_warnx("source \"%s\": %s %s: page %" PRId64 " (offset %" PRId64
-	    "): %s; cursor stays, retrying in %s", s->conf->name,
+	    "): %s; %sretrying in %s", s->conf->name,
 	    reader_what(r), window_str(&r->cur), r->page_no, r->offset, what,
+	    r->kind == READER_REPLAY ? "" : "cursor stays, ",
 	    delay_str(delay));
-	if (r->sweep)
+	if (r->kind != READER_LIVE)
 		arm_ms(r->timer, delay);
 	else
 		source_arm(s, delay, SOURCE_BACKOFF);
@@ -723,6 +766,8 @@ static void
 deliver(struct reader *r, const struct hss_event *ev)
 {
 	struct source	*s = r->s;
+	int64_t		 key;
+	int		 rc;
 
 	s->st.truncated += outset_enqueue_event(s->env.outputs, ev, &s->origin,
 	    s->ticket);
@@ -734,12 +779,19 @@ deliver(struct reader *r, const struct hss_event *ev)
 	 * window or late sweep may return it again. (The begin is not enough:
 	 * it is pruned at this window's own commit, end - lookback.)
 	 */
-	if (cursor_add(s->cursor, ev->event_id, ev->occur_time >=
-	    r->cur.begin ? ev->occur_time : r->cur.end) == -1)
+	key = ev->occur_time >= r->cur.begin ? ev->occur_time : r->cur.end;
+	if (r->kind == READER_REPLAY)
+		rc = idset_add(s->replay_ids, ev->event_id,
+		    strlen(ev->event_id), key) == -1 ? -1 : 0;
+	else
+		rc = cursor_add(s->cursor, ev->event_id, key);
+	if (rc == -1)
 		fatalx("source \"%s\": an id the parser accepted cannot be "
 		    "tracked", s->conf->name);	/* event_id_valid() */
 	s->st.sent++;
-	if (r->sweep) {
+	if (r->kind == READER_REPLAY)
+		return;		/* no cursor: nothing to save */
+	if (r->kind == READER_SWEEP) {
 		s->st.late++;
 		s->sweep_late++;
 	}
@@ -906,24 +958,26 @@ process_page(struct reader *r, const struct api_result *res)
 	}
 
 	for (i = 0; i < s->page.nerrors; i++) {
-		if (r->pass == 0 && !r->sweep)
+		if (r->pass == 0 && r->kind != READER_SWEEP)
 			log_warnx("source \"%s\": %s %s: page %" PRId64
 			    " (offset %" PRId64 "): %s; event skipped",
 			    s->conf->name, reader_what(r), window_str(&r->cur),
 			    r->page_no, r->offset, s->page.errors[i]);
 	}
 	/* The sweep reads again what the live windows read: not counted. */
-	if (r->pass == 0 && !r->sweep)
+	if (r->pass == 0 && r->kind != READER_SWEEP)
 		s->st.invalid += s->page.nerrors;
 	r->invalid_in_pass += s->page.nerrors;
 	for (i = 0; i < s->page.nevents; i++) {
 		ev = s->page.events[i];
 		idset_add(r->seen, ev->event_id, strlen(ev->event_id),
 		    ev->occur_time);
-		if (!r->sweep)
+		if (r->kind != READER_SWEEP)
 			s->st.received++;
-		if (cursor_has(s->cursor, ev->event_id)) {
-			if (!r->sweep)
+		if (r->kind == READER_REPLAY ? idset_has(s->replay_ids,
+		    ev->event_id, strlen(ev->event_id)) :
+		    cursor_has(s->cursor, ev->event_id)) {
+			if (r->kind != READER_SWEEP)
 				s->st.duplicates++;
 			continue;
 		}
@@ -1469,15 +1523,121 @@ stop_timeout_cb(evutil_socket_t fd, short ev, void *arg)
 	source_finish(s, 0);
 }
 
+/*
+ * --replay (DESIGN.md section 11): re-send [from, to] of this source to the
+ * outputs of the replay once. The range is read in chunks of at most
+ * WINDOW_MAX_SPAN_MS, oldest first, each chunk as every window is read
+ * (pages, completeness re-reads, splitting, isolation of what does not
+ * parse, gaps, the call budget), through the credential's rate limiter at
+ * normal priority: main.c refuses a replay while a daemon holds the state
+ * directory, so no live window competes for it, and the limiter keeps the
+ * replay within calls_per_minute. Nothing is fetched while an output is
+ * congested (the first page waits for the connection).
+ *
+ * The cursor is never read nor written: the purpose of a replay is to send
+ * again what the live windows sent. Dedupe is within the replay only (the
+ * chunks and parts overlap by a millisecond, re-reads return the same
+ * events), on a set of ids pruned as the chunks move on, so memory is
+ * bounded by about one chunk's ids.
+ *
+ * Done (the done callback, failed 0) once every chunk was read and every
+ * output acknowledged every message; source_get_stats() then says how many
+ * events were sent, and gaps and invalid how many were not.
+ */
+static void	replay_chunk(struct source *);
+
 static void
-reader_init(struct source *s, struct reader *r, int sweep)
+replay_timer_cb(evutil_socket_t fd, short ev, void *arg)
 {
+	struct source	*s = arg;
+
+	if (s->state == SOURCE_DONE || s->replay.call != NULL)
+		return;
+	s->replay_draining = 0;
+	reader_fetch(&s->replay);
+}
+
+static void
+replay_drained_cb(void *arg)
+{
+	struct source	*s = arg;
+
+	if (!s->replay_draining || s->state == SOURCE_DONE ||
+	    s->replay.call != NULL)
+		return;
+	s->replay_draining = 0;
+	evtimer_del(s->replay.timer);
+	reader_fetch(&s->replay);
+}
+
+static void
+replay_acked_cb(void *arg)
+{
+	struct source	*s = arg;
+
+	if (s->state == SOURCE_DONE)
+		return;
+	if (!outset_acked(s->env.outputs, s->ticket)) {
+		outset_when_acked(s->env.outputs, s->ticket, replay_acked_cb, s);
+		return;
+	}
+	source_finish(s, 0);
+}
+
+static void
+replay_chunk(struct source *s)
+{
+	struct window	 w;
+
+	w.begin = s->replay_from;
+	w.end = min64(s->replay_from + WINDOW_MAX_SPAN_MS, s->replay_to);
+	w.catching_up = w.end < s->replay_to;
+	/* An id of an earlier chunk comes back only within the overlap. */
+	idset_prune(s->replay_ids, w.begin, SIZE_MAX);
+	log_debug("source \"%s\": replay: window %s", s->conf->name,
+	    window_str(&w));
+	reader_begin(&s->replay, &w);
+}
+
+static void
+replay_done(struct reader *r)
+{
+	struct source	*s = r->s;
+
+	log_info("source \"%s\": replay: window %s read; %" PRIu64 " events "
+	    "sent so far", s->conf->name, window_str(&r->win), s->st.sent);
+	if (r->win.end < s->replay_to) {
+		s->replay_from = r->win.end - 1;
+		replay_chunk(s);
+		return;
+	}
+	if (outset_ticket_empty(s->ticket)) {
+		source_finish(s, 0);
+		return;
+	}
+	log_info("source \"%s\": replay: the range is read; waiting for the "
+	    "outputs to acknowledge %" PRIu64 " messages", s->conf->name,
+	    s->st.sent + s->st.gaps);
+	outset_when_acked(s->env.outputs, s->ticket, replay_acked_cb, s);
+}
+
+static void
+reader_init(struct source *s, struct reader *r, enum reader_kind kind)
+{
+	static void	(*const done[])(struct reader *) = {
+		[READER_LIVE] = live_done,
+		[READER_SWEEP] = sweep_done,
+		[READER_REPLAY] = replay_done,
+	};
+
 	r->s = s;
-	r->sweep = sweep;
+	r->kind = kind;
 	r->seen = idset_new();
-	r->done = sweep ? sweep_done : live_done;
-	if (sweep)
+	r->done = done[kind];
+	if (kind == READER_SWEEP)
 		r->timer = evtimer_new(s->env.base, sweep_timer_cb, s);
+	else if (kind == READER_REPLAY)
+		r->timer = evtimer_new(s->env.base, replay_timer_cb, s);
 }
 
 static void
@@ -1491,8 +1651,8 @@ reader_free(struct reader *r)
 	free(r->last_parse_error);
 }
 
-struct source *
-source_new(const struct source_env *env, const struct source_config *conf,
+static struct source *
+source_alloc(const struct source_env *env, const struct source_config *conf,
     struct cursor *cursor, int recovered)
 {
 	struct source	*s;
@@ -1512,12 +1672,37 @@ source_new(const struct source_env *env, const struct source_config *conf,
 	s->timer = evtimer_new(env->base, timer_cb, s);
 	s->stop_timer = evtimer_new(env->base, stop_timeout_cb, s);
 	s->ckpt_timer = evtimer_new(env->base, ckpt_cb, s);
-	reader_init(s, &s->live, 0);
-	reader_init(s, &s->sweep, 1);
 	s->ticket = outset_ticket_new(env->outputs);
 	s->state = SOURCE_IDLE;
 	buf_init(&s->msg);
 	buf_init(&s->err);
+	return s;
+}
+
+struct source *
+source_new(const struct source_env *env, const struct source_config *conf,
+    struct cursor *cursor, int recovered)
+{
+	struct source	*s;
+
+	s = source_alloc(env, conf, cursor, recovered);
+	reader_init(s, &s->live, READER_LIVE);
+	reader_init(s, &s->sweep, READER_SWEEP);
+	return s;
+}
+
+struct source *
+source_new_replay(const struct source_env *env,
+    const struct source_config *conf, int64_t from, int64_t to)
+{
+	struct source	*s;
+
+	s = source_alloc(env, conf, NULL, 0);
+	s->replaying = 1;
+	s->replay_begin = s->replay_from = from;
+	s->replay_to = to;
+	s->replay_ids = idset_new();
+	reader_init(s, &s->replay, READER_REPLAY);
 	return s;
 }
 
@@ -1528,6 +1713,8 @@ source_free(struct source *s)
 		return;
 	reader_free(&s->live);
 	reader_free(&s->sweep);
+	reader_free(&s->replay);
+	idset_free(s->replay_ids);
 	outset_cancel(s->env.outputs, s);
 	event_free(s->timer);
 	event_free(s->stop_timer);
@@ -1545,6 +1732,15 @@ source_free(struct source *s)
 void
 source_start(struct source *s)
 {
+	if (s->replaying) {
+		log_debug("source \"%s\": replay of %s..%s (%s, project %s, %s)",
+		    s->conf->name, time_str(s->replay_begin),
+		    time_str(s->replay_to), s->conf->region,
+		    s->conf->project_id,
+		    config_category_name(s->conf->category));
+		replay_chunk(s);
+		return;
+	}
 	log_info("source \"%s\": starting (%s, project %s, %s, cursor %s)",
 	    s->conf->name, s->conf->region, s->conf->project_id,
 	    config_category_name(s->conf->category),
@@ -1571,6 +1767,13 @@ source_stop(struct source *s)
 
 	if (was == SOURCE_DONE || was == SOURCE_STOPPING)
 		return;
+	if (s->replaying) {
+		free(s->last_error);
+		s->last_error = xstrdup("stopped before the whole range was "
+		    "read and acknowledged");
+		source_finish(s, 1);
+		return;
+	}
 	evtimer_del(s->timer);
 	reader_cancel(&s->live);
 	reader_cancel(&s->sweep);

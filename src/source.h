@@ -14,6 +14,7 @@ struct event_base;
 struct api;
 struct cursor;
 struct outset;
+struct outset_ticket;
 struct source;
 struct source_config;
 
@@ -64,6 +65,19 @@ struct source_stats {
 struct source	*source_new(const struct source_env *,
 		    const struct source_config *, struct cursor *,
 		    int recovered);
+/*
+ * --replay: a source that re-sends [from, to] (epoch ms, both inclusive,
+ * to - from at least 1) to env's outputs once, without a cursor (it never
+ * reads nor writes the state file); the ids it delivers are deduplicated
+ * within the replay only. source_start() begins it; done is called once
+ * the range was read and every output acknowledged every message (failed
+ * 0), or when it gave up or was stopped (failed 1, source_failure() says
+ * why). source_get_stats(): sent (delivered), received, duplicates,
+ * api_calls, and what was not delivered: gaps, invalid. env->once is not
+ * used. main.c refuses a replay while a daemon holds the state directory.
+ */
+struct source	*source_new_replay(const struct source_env *,
+		    const struct source_config *, int64_t from, int64_t to);
 void		 source_free(struct source *);
 const char	*source_name(const struct source *);
 void		 source_start(struct source *);
@@ -88,5 +102,10 @@ const char	*source_gap(const struct source *);
 const char	*source_failure(const struct source *);
 /* API calls that failed in a row (0 after a success) and the last error. */
 int		 source_failures(const struct source *, const char **last);
+/*
+ * What this source handed the outputs and has not committed (a reload asks
+ * outset_ticket_lost() whether a replaced output left some of it unsent).
+ */
+const struct outset_ticket *source_ticket(const struct source *);
 
 #endif

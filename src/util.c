@@ -21,8 +21,8 @@
 
 #include "util.h"
 
-static void __attribute__((noreturn))
-oom(size_t size)
+void
+xoom(size_t size)
 {
 	fprintf(stderr, "hss-forwarder: out of memory allocating %zu bytes\n",
 	    size);
@@ -35,7 +35,7 @@ xmalloc(size_t size)
 	void	*p;
 
 	if ((p = malloc(size == 0 ? 1 : size)) == NULL)
-		oom(size);
+		xoom(size);
 	return p;
 }
 
@@ -45,7 +45,7 @@ xcalloc(size_t n, size_t size)
 	void	*p;
 
 	if ((p = calloc(n == 0 ? 1 : n, size == 0 ? 1 : size)) == NULL)
-		oom(n * size);
+		xoom(n * size);
 	return p;
 }
 
@@ -55,9 +55,9 @@ xreallocarray(void *old, size_t n, size_t size)
 	void	*p;
 
 	if (size != 0 && n > SIZE_MAX / size)
-		oom(SIZE_MAX);
+		xoom(SIZE_MAX);
 	if ((p = realloc(old, n * size == 0 ? 1 : n * size)) == NULL)
-		oom(n * size);
+		xoom(n * size);
 	return p;
 }
 
@@ -84,7 +84,7 @@ xvasprintf(const char *fmt, va_list ap)
 	char	*s;
 
 	if (vasprintf(&s, fmt, ap) == -1)
-		oom(0);
+		xoom(0);
 	return s;
 }
 
@@ -278,57 +278,76 @@ buf_reserve(struct buf *b, size_t more)
 	size_t	 need, cap;
 
 	if (more > SIZE_MAX - b->len - 1)
-		oom(SIZE_MAX);
+		xoom(SIZE_MAX);
 	need = b->len + more + 1;
 	if (need <= b->cap)
 		return;
-	cap = b->cap == 0 ? 256 : b->cap;
-	while (cap < need)
-		cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+	/* double (amortised growth), or the size asked for when larger */
+	cap = b->cap == 0 ? 256 : b->cap > SIZE_MAX / 2 ? need : b->cap * 2;
+	if (cap < need)
+		cap = need;
 	b->data = xreallocarray(b->data, cap, 1);
 	b->cap = cap;
 }
 
-void
-buf_add(struct buf *b, const void *p, size_t n)
-{
-	buf_reserve(b, n);
-	if (n != 0)
-		memcpy(b->data + b->len, p, n);
-	b->len += n;
-	b->data[b->len] = '\0';
-}
-
-void
-buf_addc(struct buf *b, char c)
-{
-	buf_reserve(b, 1);
-	b->data[b->len++] = c;
-	b->data[b->len] = '\0';
-}
-
-void
-buf_adds(struct buf *b, const char *s)
-{
-	buf_add(b, s, strlen(s));
-}
-
+/* Formats once into the spare room; only a longer result formats again. */
 void
 buf_printf(struct buf *b, const char *fmt, ...)
 {
 	va_list	 ap;
+	size_t	 room;
 	int	 n;
 
+	if (b->cap - b->len < 64)
+		buf_reserve(b, 64);
+	room = b->cap - b->len;
 	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
+	n = vsnprintf(b->data + b->len, room, fmt, ap);
 	va_end(ap);
-	if (n < 0)
+	if (n < 0) {
+		b->data[b->len] = '\0';
 		return;
-	buf_reserve(b, (size_t)n);
-	va_start(ap, fmt);
-	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
-	va_end(ap);
+	}
+	if ((size_t)n >= room) {
+		buf_reserve(b, (size_t)n);
+		va_start(ap, fmt);
+		vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+		va_end(ap);
+	}
 	b->len += (size_t)n;
+}
+
+/* Decimal digits of v, written backwards ending at end; the start. */
+static char *
+uint_digits(char *end, uint64_t v)
+{
+	do {
+		*--end = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	return end;
+}
+
+void
+buf_add_uint(struct buf *b, uint64_t v)
+{
+	char	 tmp[20], *p;
+
+	p = uint_digits(tmp + sizeof(tmp), v);
+	buf_add(b, p, (size_t)(tmp + sizeof(tmp) - p));
+}
+
+void
+buf_add_int(struct buf *b, int64_t v)
+{
+	char	 tmp[21], *p;
+
+	/* the magnitude as unsigned: INT64_MIN has no positive int64 */
+	p = uint_digits(tmp + sizeof(tmp), v < 0 ? 0 - (uint64_t)v :
+	    (uint64_t)v);
+	if (v < 0)
+		*--p = '-';
+	buf_add(b, p, (size_t)(tmp + sizeof(tmp) - p));
 }
 
 void

@@ -21,7 +21,7 @@ PAGE = 100
 
 def printed(h, name):
     return [json.loads(line)["event_id"] for line in
-            h.read(name).splitlines() if line.strip()]
+            H.complete_lines(h.read(name)) if line.strip()]
 
 
 def test(h):

@@ -96,7 +96,7 @@ def test(h):
         H.wait_for(lambda: "READY=1" in notify.messages(), 20, "READY=1")
         # Every event of the sim, then its window committed.
         H.wait_for(lambda: {json.loads(l)["event_id"] for l in
-                            h.read("daemon.out").splitlines()
+                            H.complete_lines(h.read("daemon.out"))
                             if '"event_id"' in l} >= want, 60,
                    "all %d events on stdout" % len(want))
         h.wait_log('stats: source "src1": received %d,' % len(want),
@@ -148,11 +148,11 @@ def test(h):
             assert (e.code, e.headers.get("Allow")) == (405, "GET, HEAD"), e
 
         # heartbeats on the output, between and after the events
-        H.wait_for(lambda: len([l for l in h.read("daemon.out").splitlines()
+        H.wait_for(lambda: len([l for l in H.complete_lines(h.read("daemon.out"))
                                 if '"heartbeat"' in l]) >= 2, 10,
                    "two heartbeats")
         beats = [json.loads(l)["_hss"] for l in
-                 h.read("daemon.out").splitlines() if '"heartbeat"' in l]
+                 H.complete_lines(h.read("daemon.out")) if '"heartbeat"' in l]
         assert all(b["type"] == "heartbeat" for b in beats), beats
         assert beats[-1]["counters"]["events_sent"] == len(want), beats[-1]
         assert beats[-1]["counters"]["sources"] == 1, beats[-1]

@@ -27,7 +27,7 @@ LOOKBACK_S = 40
 def per_source(h):
     """{source: Counter(event_id)} of the events on stdout."""
     out = collections.defaultdict(collections.Counter)
-    for line in h.read("daemon.out").splitlines():
+    for line in H.complete_lines(h.read("daemon.out")):
         if line.strip():
             o = json.loads(line)
             if "event_id" in o:

@@ -465,12 +465,20 @@ test_good_multi(void **state)
 	assert_string_equal(cfg->sources[2].endpoint, "https://127.0.0.1:8443");
 	assert_int_equal(cfg->sources[2].line, 22);
 
-	assert_int_equal(cfg->noutputs, 6);
+	assert_int_equal(cfg->noutputs, 7);
 	o = &cfg->outputs[0];
 	assert_int_equal(o->transport, TRANSPORT_TCP);
 	assert_int_equal(o->framing, FRAMING_LF);
 	assert_string_equal(o->host, "127.0.0.1");
 	assert_int_equal(o->port, 514);
+	/* max_message_size: rsyslog's 8096 over the network, QRadar's 4096
+	 * for leef, 65536 for stdout (src/config.c default_max()) */
+	assert_int_equal(o->max_message_size, 8096);
+	assert_int_equal(cfg->outputs[2].max_message_size, 8096);
+	assert_int_equal(cfg->outputs[3].max_message_size, 8096);
+	assert_int_equal(cfg->outputs[5].max_message_size, 65536);
+	assert_int_equal(cfg->outputs[6].format, FORMAT_LEEF);
+	assert_int_equal(cfg->outputs[6].max_message_size, 4096);
 	o = &cfg->outputs[1];
 	assert_int_equal(o->transport, TRANSPORT_TCP);
 	assert_int_equal(o->framing, FRAMING_OCTET_COUNTING);
@@ -489,7 +497,7 @@ test_good_multi(void **state)
 	assert_int_equal(o->framing, FRAMING_NONE);
 	assert_string_equal(o->host, "2001:db8::1");
 	assert_int_equal(o->port, 514);
-	assert_int_equal(o->max_message_size, 65000);
+	assert_int_equal(o->max_message_size, 8096);
 	assert_int_equal(o->format, FORMAT_CEF);
 	assert_int_equal(o->facility, 0);
 	o = &cfg->outputs[5];

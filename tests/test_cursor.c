@@ -40,6 +40,8 @@
 #define EMPTY_HASH	\
 	"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 #define PROJECT		"0123456789abcdef0123456789abcdef"
+#define OTHER_HASH	\
+	"8ff8b7e4505a3dbbcf0d9d706ee91d862760cb9eb7512775758b2c3e37f40a5c"
 
 struct fixture {
 	char			 dir[64];
@@ -1251,10 +1253,10 @@ test_mismatch(void **state)
 	    { "enterprise_project_id", "all_granted_eps",
 		"enterprise_project_id is \"0\" in the state file, "
 		"\"all_granted_eps\" in the config" },
-	    { "filters_hash", "8ff8b7e4505a3dbbcf0d9d706ee91d862760cb9eb75127"
-		"75758b2c3e37f40a5c", "filters_hash is \"" EMPTY_HASH "\" in "
-		"the state file, \"8ff8b7e4505a3dbbcf0d9d706ee91d862760cb9eb7"
-		"512775758b2c3e37f40a5c\" in the config" },
+	    { "region+filters", NULL, "region is \"ap-southeast-1\" in the "
+		"state file, \"eu-west-101\" in the config; filters_hash is "
+		"\"" EMPTY_HASH "\" in the state file, \"" OTHER_HASH "\" "
+		"in the config" },
 	    { "region+category", NULL, "region is \"ap-southeast-1\" in the "
 		"state file, \"x\\\"\\x0a\" in the config; category is "
 		"\"host\" in the state file, \"container\" in the config" },
@@ -1283,9 +1285,10 @@ test_mismatch(void **state)
 			f->id.category = cases[i].value;
 		else if (strcmp(cases[i].field, "enterprise_project_id") == 0)
 			f->id.enterprise_project_id = cases[i].value;
-		else if (strcmp(cases[i].field, "filters_hash") == 0)
-			memcpy(f->id.filters_hash, cases[i].value, 65);
-		else {
+		else if (strcmp(cases[i].field, "region+filters") == 0) {
+			f->id.region = "eu-west-101";
+			memcpy(f->id.filters_hash, OTHER_HASH, 65);
+		} else {
 			f->id.region = "x\"\n";
 			f->id.category = "container";
 		}
@@ -1324,6 +1327,223 @@ test_mismatch(void **state)
 	free(expect);
 	free(before);
 	free(path);
+}
+
+/*
+ * Only the filters changed: the cursor carries over (end, since, ids), the
+ * file is untouched until the next commit, which writes the new hash.
+ */
+static void
+test_filters_changed(void **state)
+{
+	struct fixture		*f = *state;
+	enum cursor_open_status	 st = -1;
+	struct cursor		*c;
+	char			*path, *before, *after, *expect;
+
+	c = open_ok(f, 100, 10 * MIN, CURSOR_NEW);
+	cursor_set_since(c, T - 60 * MIN);
+	cursor_add(c, "evt-1", T - MIN);
+	commit_ok(f, c, T);
+	cursor_free(c);
+	path = path_in(f, "prod.json");
+	assert_non_null(before = slurp(path, NULL));
+
+	memcpy(f->id.filters_hash, OTHER_HASH, 65);
+	buf_reset(&f->err);
+	c = cursor_open(f->dir, "prod", &f->id, 100, 10 * MIN, &st, &f->err);
+	assert_non_null(c);
+	assert_int_equal(st, CURSOR_FILTERS_CHANGED);
+	expect = xasprintf("%s: filters_hash is \"" EMPTY_HASH "\" in the "
+	    "state file, \"" OTHER_HASH "\" in the config", path);
+	assert_string_equal(f->err.data, expect);
+	free(expect);
+	assert_int_equal(cursor_end(c), T);
+	assert_int_equal(cursor_since(c), T - 60 * MIN);
+	assert_true(cursor_has(c, "evt-1"));
+	assert_non_null(after = slurp(path, NULL));
+	assert_string_equal(after, before);
+	free(after);
+
+	/* The save goes to the journal; the compaction it starts (the
+	 * identity changed) writes the new hash to the snapshot. */
+	commit_ok(f, c, T + MIN);
+	buf_reset(&f->err);
+	assert_int_equal(cursor_sync(c, &f->err), 0);
+	cursor_free(c);
+	assert_non_null(after = slurp(path, NULL));
+	assert_non_null(strstr(after, "\"filters_hash\":\"" OTHER_HASH "\""));
+	free(after);
+	c = open_ok(f, 100, 10 * MIN, CURSOR_OK);
+	assert_int_equal(cursor_end(c), T + MIN);
+	assert_true(cursor_has(c, "evt-1"));
+	cursor_free(c);
+	free(before);
+	free(path);
+}
+
+/* Read-only: a corrupt file stays where it is; nothing can be committed. */
+static void
+test_open_readonly(void **state)
+{
+	struct fixture		*f = *state;
+	enum cursor_open_status	 st = -1;
+	struct cursor		*c;
+	char			*path, *expect;
+
+	path = path_in(f, "prod.json");
+	spew(path, "not json", 8);
+	buf_reset(&f->err);
+	c = cursor_open_readonly(f->dir, "prod", &f->id, 100, 10 * MIN, &st,
+	    &f->err);
+	assert_non_null(c);
+	assert_int_equal(st, CURSOR_RECOVERED);
+	expect = xasprintf("%s is corrupt (not valid JSON: error at byte 0 of "
+	    "8)", path);
+	assert_string_equal(f->err.data, expect);
+	free(expect);
+	assert_int_equal(count_entries(f->dir), 1);
+	buf_reset(&f->err);
+	assert_int_equal(cursor_commit(c, T, &f->err), -1);
+	expect = xasprintf("%s: opened read-only", path);
+	assert_string_equal(f->err.data, expect);
+	free(expect);
+	cursor_free(c);
+	assert_int_equal(count_entries(f->dir), 1);
+	assert_int_equal(unlink(path), 0);
+
+	/* A new filter read-only: reported, the file is not rewritten. */
+	c = open_ok(f, 100, 10 * MIN, CURSOR_NEW);
+	commit_ok(f, c, T);
+	cursor_free(c);
+	memcpy(f->id.filters_hash, OTHER_HASH, 65);
+	buf_reset(&f->err);
+	c = cursor_open_readonly(f->dir, "prod", &f->id, 100, 10 * MIN, &st,
+	    &f->err);
+	assert_non_null(c);
+	assert_int_equal(st, CURSOR_FILTERS_CHANGED);
+	assert_int_equal(cursor_end(c), T);
+	cursor_free(c);
+	free(path);
+}
+
+/* Every entry of dir, sorted, with its bytes: "NAME\0LENGTH\0BYTES". */
+static char *
+dir_digest(const char *dir, size_t *lenp)
+{
+	struct dirent	**de;
+	struct buf	 b;
+	char		*path, *data;
+	size_t		 len;
+	int		 i, n;
+
+	assert_true((n = scandir(dir, &de, NULL, alphasort)) >= 0);
+	buf_init(&b);
+	buf_reserve(&b, 1);
+	b.data[0] = '\0';
+	for (i = 0; i < n; i++) {
+		if (strcmp(de[i]->d_name, ".") != 0 &&
+		    strcmp(de[i]->d_name, "..") != 0) {
+			path = xasprintf("%s/%s", dir, de[i]->d_name);
+			assert_non_null(data = slurp(path, &len));
+			buf_printf(&b, "%s%c%zu%c", de[i]->d_name, 0, len, 0);
+			buf_add(&b, data, len);
+			free(data);
+			free(path);
+		}
+		free(de[i]);
+	}
+	free(de);
+	*lenp = b.len;
+	return b.data;
+}
+
+static void
+count_file(const char *path, void *arg)
+{
+	(void)path;
+	(*(int *)arg)++;
+}
+
+/*
+ * Read-only with a journal: the ids and the end of the journal files are
+ * there, a torn tail is ignored as a start ignores it, and nothing is
+ * written: no compaction although one is due (the filters changed), no
+ * truncation of the torn tail, no file made; a corrupt snapshot keeps its
+ * journal files next to it.
+ */
+static void
+test_open_readonly_journal(void **state)
+{
+	struct fixture		*f = *state;
+	enum cursor_open_status	 st = -1;
+	struct cursor		*c;
+	char			*jpath, *before, *after, *path;
+	size_t			 nfiles = 0, blen, alen;
+	int			 nf = 0;
+	FILE			*fp;
+
+	c = open_ok(f, 100, 10 * MIN, CURSOR_NEW);
+	cursor_add(c, "evt-1", T - MIN);
+	commit_ok(f, c, T);
+	cursor_add(c, "evt-2", T);
+	commit_ok(f, c, T + MIN);
+	cursor_add(c, "evt-3", T + MIN);
+	commit_ok(f, c, T + 2 * MIN);
+	sync_ok(f, c);
+	cursor_free(c);
+	jpath = path_in(f, "prod.journal.1");
+	assert_true(exists(jpath));
+	assert_non_null(fp = fopen(jpath, "a"));
+	fputs("99 0123abcd {\"end\":", fp);		/* torn */
+	fclose(fp);
+	before = dir_digest(f->dir, &blen);
+
+	memcpy(f->id.filters_hash, OTHER_HASH, 65);
+	buf_reset(&f->err);
+	c = cursor_open_readonly(f->dir, "prod", &f->id, 100, 10 * MIN, &st,
+	    &f->err);
+	assert_non_null(c);
+	assert_int_equal(st, CURSOR_FILTERS_CHANGED);
+	assert_int_equal(cursor_end(c), T + 2 * MIN);
+	assert_int_equal(cursor_count(c), 3);
+	assert_true(cursor_has(c, "evt-2"));
+	assert_true(cursor_has(c, "evt-3"));
+	assert_true(cursor_journal_bytes(c, &nfiles) > 0);
+	assert_int_equal(nfiles, 1);
+	cursor_each_file(c, count_file, &nf);
+	assert_int_equal(nf, 2);
+	sync_ok(f, c);
+	buf_reset(&f->err);
+	assert_int_equal(cursor_commit(c, T + 3 * MIN, &f->err), -1);
+	sync_ok(f, c);
+	cursor_free(c);
+	after = dir_digest(f->dir, &alen);
+	assert_int_equal(alen, blen);
+	assert_memory_equal(before, after, blen);
+	assert_int_equal(count_entries(f->dir), 2);
+	free(after);
+
+	/* A corrupt snapshot: its journal files stay with it. */
+	path = path_in(f, "prod.json");
+	spew(path, "[]", 2);
+	free(before);
+	before = dir_digest(f->dir, &blen);
+	buf_reset(&f->err);
+	c = cursor_open_readonly(f->dir, "prod", &f->id, 100, 10 * MIN, &st,
+	    &f->err);
+	assert_non_null(c);
+	assert_int_equal(st, CURSOR_RECOVERED);
+	assert_int_equal(cursor_end(c), 0);
+	assert_false(cursor_has(c, "evt-2"));
+	cursor_free(c);
+	after = dir_digest(f->dir, &alen);
+	assert_int_equal(alen, blen);
+	assert_memory_equal(before, after, blen);
+	free(after);
+	free(before);
+	free(path);
+	free(jpath);
 }
 
 static void
@@ -1755,6 +1975,12 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_valid_variants, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_mismatch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_filters_changed, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_open_readonly, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_open_readonly_journal,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_io_error, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_check_dir, setup,

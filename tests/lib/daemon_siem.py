@@ -47,6 +47,38 @@ def _rs_str(s):
         "$", "\\$") + '"'
 
 
+def rsyslog_parsed_rules(rb, out):
+    """The rsyslog template and ruleset "r" of start_rsyslog_parsed: one
+    JSON line per message in out (app, rawmsg, msg and the structured data
+    or, for CEF, the extension parsed with the rulebase rb)."""
+    return [
+        'template(name="j" type="list") {',
+        ' constant(value="{\\"app\\":\\"")',
+        ' property(name="app-name" format="json")',
+        ' constant(value="\\",\\"rawmsg\\":\\"")',
+        ' property(name="rawmsg" format="json")',
+        ' constant(value="\\",\\"msg\\":\\"")',
+        ' property(name="msg" format="json")',
+        ' constant(value="\\",\\"all\\":")',
+        ' property(name="$!all-json")',
+        ' constant(value="}\\n")',
+        '}',
+        'ruleset(name="r") {',
+        ' action(type="mmpstrucdata" sd_name.lowercase="off")',
+        ' if ($msg startswith "CEF:") then {',
+        '  set $.hdr = re_extract($msg, %s, 0, 1, "");'
+        % _rs_str(_CEF_RE),
+        '  set $.ext = re_extract($msg, %s, 0, 4, "");'
+        % _rs_str(_CEF_RE),
+        '  set $.cefmsg = $.hdr & " " & $.ext;',
+        '  action(type="mmnormalize" rulebase="%s" variable="$.cefmsg")'
+        % rb,
+        ' }',
+        ' action(type="omfile" file="%s" template="j")' % out,
+        '}',
+    ]
+
+
 def start_rsyslog_parsed(tmpdir, mode="tcp", certs=None, server="server",
                          permitted_peer="client.test", port=None):
     """rsyslogd writing one JSON object per message to .outfile:
@@ -79,30 +111,7 @@ def start_rsyslog_parsed(tmpdir, mode="tcp", certs=None, server="server",
             "module(%s)" % " ".join(m),
             'module(load="mmpstrucdata")',
             'module(load="mmnormalize")',
-            'template(name="j" type="list") {',
-            ' constant(value="{\\"app\\":\\"")',
-            ' property(name="app-name" format="json")',
-            ' constant(value="\\",\\"rawmsg\\":\\"")',
-            ' property(name="rawmsg" format="json")',
-            ' constant(value="\\",\\"msg\\":\\"")',
-            ' property(name="msg" format="json")',
-            ' constant(value="\\",\\"all\\":")',
-            ' property(name="$!all-json")',
-            ' constant(value="}\\n")',
-            '}',
-            'ruleset(name="r") {',
-            ' action(type="mmpstrucdata" sd_name.lowercase="off")',
-            ' if ($msg startswith "CEF:") then {',
-            '  set $.hdr = re_extract($msg, %s, 0, 1, "");'
-            % _rs_str(_CEF_RE),
-            '  set $.ext = re_extract($msg, %s, 0, 4, "");'
-            % _rs_str(_CEF_RE),
-            '  set $.cefmsg = $.hdr & " " & $.ext;',
-            '  action(type="mmnormalize" rulebase="%s" variable="$.cefmsg")'
-            % rb,
-            ' }',
-            ' action(type="omfile" file="%s" template="j")' % out,
-            '}',
+        ] + rsyslog_parsed_rules(rb, out) + [
             'input(type="imtcp" port="%d" address="127.0.0.1" ruleset="r")'
             % p,
         ]
@@ -433,38 +442,92 @@ BOM = "\ufeff"
 SPECIALS = '"\\]|=\r\n\ufffd'
 
 
-def check_values(name, eid, sd, want, truncated):
-    """SD params equal want; when truncated, every value is its first c
-    bytes for one common c (src/format_rfc5424.c step 2), on a character
-    boundary."""
-    extra = set(sd) - set(want) - {"truncated"}
-    assert not extra, "%s: %s: unexpected params %s" % (name, eid, extra)
-    bad = diff_fields(sd, want)
-    if not bad:
+# src/format_fit.c: a cut value ends with U+2026; the identity of an event
+# (format.h) is cut only when it alone does not fit.
+MARK = "\u2026"
+SD_IDENTITY = {"event_id", "event_type", "severity", "host_name", "host_id",
+               "private_ip", "public_ip", "project_id", "region", "source"}
+JSON_IDENTITY = {"event_id", "occur_time", "event_type", "event_class_id",
+                 "severity", "host_name", "host_id", "private_ip",
+                 "public_ip"}
+
+
+def cut_of(got, want):
+    """got is want, or want cut: a shorter prefix of it (in UTF-8 bytes)
+    followed by U+2026."""
+    if got == want:
+        return True
+    if not isinstance(got, str) or not got.endswith(MARK):
         return False
-    assert truncated, "%s: event %s: SD params differ: %s" % (
-        name, eid, [(k, short(g), short(w)) for k, g, w in bad])
+    g = got[:-1].encode("utf-8", "surrogatepass")
+    w = want.encode("utf-8", "surrogatepass")
+    return len(g) < len(w) and w.startswith(g)
+
+
+def json_cut_of(got, want, top=False):
+    """JSON got is want with string values cut; at the top, only the
+    identity members may be all that is left."""
+    if isinstance(got, str):
+        return isinstance(want, str) and cut_of(got, want)
+    if isinstance(got, list):
+        return isinstance(want, list) and len(got) == len(want) and all(
+            json_cut_of(g, w) for g, w in zip(got, want))
+    if isinstance(got, dict):
+        if not isinstance(want, dict) or not set(got) <= set(want):
+            return False
+        if set(got) != set(want) and not (top and set(got) <=
+                                          JSON_IDENTITY):
+            return False
+        return all(json_cut_of(got[k], want[k]) for k in got)
+    return got == want
+
+
+def check_values(name, eid, sd, want, truncated, maxsize=None):
+    """SD params equal want; when truncated, what src/format_rfc5424.c
+    documents: truncated="true" original_size="N" (N > maxsize), each value
+    whole or cut, the params other than the identity left out only when
+    an identity value is cut, an identity value cut only when the event's
+    identity is long (a value over 1000 bytes). Returns whether a value
+    was cut."""
+    extra = set(sd) - set(want) - {"truncated", "original_size"}
+    assert not extra, "%s: %s: unexpected params %s" % (name, eid, extra)
+    if not truncated:
+        assert "original_size" not in sd, (name, eid)
+        bad = diff_fields(sd, want)
+        assert not bad, "%s: event %s: SD params differ: %s" % (
+            name, eid, [(k, short(g), short(w)) for k, g, w in bad])
+        return False
+    assert maxsize is None or int(sd.get("original_size", "0")) > maxsize, \
+        "%s: %s: original_size %s" % (name, eid, sd.get("original_size"))
+    bad = [k for k in want if k in sd and not cut_of(sd[k], want[k])]
+    assert not bad, "%s: %s: values neither whole nor cut: %s" % (
+        name, eid, [(k, short(sd[k]), short(want[k])) for k in bad])
     missing = [k for k in want if k not in sd]
-    assert not missing, "%s: %s: params left out %s" % (name, eid, missing)
-    base = max(len(sd[k].encode()) for k, g, w in bad)
-    ok = any(all(sd[k] == utf8_cut(want[k], c) for k in want)
-             for c in range(base, base + 4))
-    assert ok, "%s: %s: values not cut to one length: %s" % (
-        name, eid, [(k, len(sd[k].encode()), len(want[k].encode()))
-                    for k in want])
-    return True
+    assert not [k for k in missing if k in SD_IDENTITY], (
+        "%s: %s: identity params left out: %s" % (name, eid, missing))
+    id_cut = [k for k in want if k in SD_IDENTITY and sd[k] != want[k]]
+    if id_cut:
+        assert max(len(want[k].encode("utf-8", "surrogatepass"))
+                   for k in SD_IDENTITY if k in want) > 1000, (
+            "%s: %s: identity cut: %s" % (name, eid, id_cut))
+        assert set(want) - set(sd) >= set(want) - SD_IDENTITY, (
+            "%s: %s: identity cut while other params stay" % (name, eid))
+    return any(sd[k] != want[k] for k in want if k in sd)
 
 
 def check_sd(name, items, events, maxsize, lf=False, bom=True):
     """Each event exactly once; SD params and MSG equal the event, or, for
-    a message that would pass maxsize (None: no size check), what
-    src/format_rfc5424.c documents: truncated="true", MSG the stand-in
-    object (or none) and the SD values cut to one common length.
+    a message that would pass maxsize (None: no size check), shrunk as
+    src/format_rfc5424.c documents: marked (SD truncated/original_size, in
+    MSG "_hss":{"truncated":true,"original_size":N}), each value whole or
+    cut to a prefix ending with U+2026, MSG valid JSON (or left out when
+    the identity alone is long).
     items: (SD params of [hss@32473] as a dict, MSG text, message size in
     bytes or None). bom False: the receiver may
-    have removed the BOM. Returns (stand-in MSGs, values cut)."""
+    have removed the BOM. Returns (messages shrunk, messages with a value
+    cut)."""
     seen = {}
-    stubs = cut = 0
+    shrunk = cut = 0
     specials = set()
     for sd, text, size in items:
         eid = sd.get("event_id")
@@ -475,25 +538,30 @@ def check_sd(name, items, events, maxsize, lf=False, bom=True):
         assert size is None or size <= maxsize, \
             "%s: %s: a %d-byte message" % (name, eid, size)
         truncated = sd.get("truncated") == "true"
+        shrunk += truncated
         for v in sd.values():
             specials.update(c for c in SPECIALS if c in v)
-        if check_values(name, eid, sd, sd_expected(ev, "src1", lf),
-                        truncated):
-            cut += 1
+        was_cut = check_values(name, eid, sd, sd_expected(ev, "src1", lf),
+                               truncated, maxsize)
         if truncated and not text:
+            cut += was_cut
             continue
         if not bom and not text.startswith(BOM):
             text = BOM + text
         assert text.startswith(BOM), "%s: %s: MSG without BOM: %s" % (
             name, eid, short(text))
         got = json.loads(text[len(BOM):])
+        want = api_value(ev)
         if truncated:
-            stubs += 1
-            assert got["event_id"] == eid and got["occur_time"] == \
-                ev["occur_time"] and got["_hss"]["truncated"] is True and \
-                got["_hss"]["original_size"] > maxsize, (name, got)
+            hss = got.pop("_hss", None)
+            assert hss == {"truncated": True, "original_size":
+                           int(sd["original_size"])}, (name, eid, hss)
+            want.pop("_hss", None)
+            assert json_cut_of(got, want, top=True), \
+                "%s: %s: MSG is not the event cut" % (name, eid)
+            cut += was_cut or got != want
             continue
-        assert got == api_value(ev), "%s: %s: MSG differs from the " \
+        assert got == want, "%s: %s: MSG differs from the " \
             "event" % (name, eid)
     missing = set(events) - set(seen)
     assert not missing, "%s: %d events missing, e.g. %s" % (
@@ -501,7 +569,7 @@ def check_sd(name, items, events, maxsize, lf=False, bom=True):
     want = set(SPECIALS) - ({"\r", "\n"} if lf else set())
     assert specials >= want, "%s: no SD value held %s: the hostile " \
         "values were not exercised" % (name, sorted(want - specials))
-    return stubs, cut
+    return shrunk, cut
 
 
 # ------------------------------------------------------------ file sink
