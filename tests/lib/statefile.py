@@ -40,16 +40,36 @@ def records(path):
 
 
 def read(statedir, name):
-    """{"end", "since", "updated", "ids": [[event_id, key], ...]} of the
-    saved state, or None when there is no snapshot."""
+    """The saved state: the snapshot's members (identity, filters_hash,
+    "journal"...) with "end", "since", "updated" and "ids" ([[event_id,
+    key], ...]) as the journal files that follow it leave them; or None
+    when there is no snapshot. A daemon may compact while this reads (a
+    new snapshot replaces the one read and the journal files that followed
+    it go): then it reads again."""
     snap = os.path.join(statedir, name + ".json")
+    for _ in range(20):
+        try:
+            ino = os.stat(snap).st_ino
+        except FileNotFoundError:
+            return None
+        state = _read_once(statedir, name, snap)
+        try:
+            if state is not None and os.stat(snap).st_ino == ino:
+                return state
+        except FileNotFoundError:
+            pass
+    raise AssertionError("%s: replaced during every read" % snap)
+
+
+def _read_once(statedir, name, snap):
     try:
         with open(snap, encoding="utf-8") as f:
             doc = json.load(f)
     except FileNotFoundError:
         return None
-    state = {"end": doc["end"], "since": doc.get("since", 0),
-             "updated": doc["updated"], "ids": list(doc["ids"])}
+    state = dict(doc)
+    state.update({"end": doc["end"], "since": doc.get("since", 0),
+                  "updated": doc["updated"], "ids": list(doc["ids"])})
     gen = doc.get("journal")
     # A snapshot of an earlier version is followed by NAME.journal.1 only
     # if that file's header says it came after it.
@@ -57,9 +77,10 @@ def read(statedir, name):
     gen = gen or 1
     while True:
         path = os.path.join(statedir, "%s.journal.%d" % (name, gen))
-        if not os.path.exists(path):
+        try:
+            recs = records(path)
+        except FileNotFoundError:
             break
-        recs = records(path)
         good = bool(recs) and recs[0].get("journal") == gen
         if after is not None and not (good and recs[0].get("after") == after):
             break
@@ -74,6 +95,27 @@ def read(statedir, name):
             state["ids"].extend(r["ids"])
         gen += 1
     return state
+
+
+def journal_files(statedir, name):
+    """The names of the journal files of source name in statedir."""
+    pre = name + ".journal."
+    return sorted(f for f in os.listdir(statedir)
+                  if f.startswith(pre) and f[len(pre):].isdigit())
+
+
+def kept(state, keep_ms):
+    """The distinct event_ids of state (read()) that a start keeps: those
+    whose prune key, rounded up to the second as the daemon holds it, is
+    not before end - keep_ms (the source's lookback + sweep_range) rounded
+    up likewise (max_tracked_ids is not applied). The journal keeps ids
+    the daemon pruned after saving them; a start drops them again."""
+    floor = state["end"] - keep_ms
+    floor = -(-floor // 1000) if floor > 0 else 0
+    keys = {}
+    for i, k in state["ids"]:
+        keys[i] = max(k, keys.get(i, k))
+    return {i for i, k in keys.items() if -(-k // 1000) >= floor}
 
 
 def ids(statedir, name):
