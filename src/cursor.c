@@ -15,7 +15,8 @@
  * a floor computed by the loop), never calls cJSON (its error position is
  * a global) nor log.c. What the two share is under wk_mtx: the job queue,
  * each cursor's sync results and its compaction's outcome. (The thread
- * starts with the first save: a process that forks must do so before.)
+ * starts with the first save: a process that forks must do so before; at
+ * exit it is joined if idle.)
  *
  * Why a thread and not compaction in slices on the loop: the fsyncs (of a
  * small append: 2 to 8 ms on a virtual disk; of a 56 MB snapshot: much
@@ -199,6 +200,10 @@ static pthread_cond_t	 wk_cv = PTHREAD_COND_INITIALIZER;
 static pthread_cond_t	 wk_done = PTHREAD_COND_INITIALIZER;
 static struct jobq	 wk_jobs = TAILQ_HEAD_INITIALIZER(wk_jobs);
 static int		 wk_started;
+static int		 wk_stop;	/* at exit: the idle worker returns */
+static int		 wk_busy;	/* a job is running */
+static pthread_t	 wk_thread;
+static pid_t		 wk_pid;	/* the process that started it */
 static int		 wk_compacting;	/* compactions under way (<= 1) */
 
 static uint32_t		 crc_table[256];
@@ -1970,9 +1975,15 @@ worker_main(void *arg)
 	(void)arg;
 	pthread_mutex_lock(&wk_mtx);
 	for (;;) {
-		while ((j = TAILQ_FIRST(&wk_jobs)) == NULL)
+		while ((j = TAILQ_FIRST(&wk_jobs)) == NULL) {
+			if (wk_stop) {
+				pthread_mutex_unlock(&wk_mtx);
+				return NULL;
+			}
 			pthread_cond_wait(&wk_cv, &wk_mtx);
+		}
 		TAILQ_REMOVE(&wk_jobs, j, entry);
+		wk_busy = 1;
 		c = j->c;
 		if (j->kind == JOB_MAKE) {
 			pthread_mutex_unlock(&wk_mtx);
@@ -2019,9 +2030,37 @@ worker_main(void *arg)
 			c->jobs--;
 			free(j);
 		}
+		wk_busy = 0;
 		pthread_cond_broadcast(&wk_done);
 	}
 	return NULL;
+}
+
+/*
+ * At exit, an idle worker (every cursor freed: their jobs are done) is
+ * stopped and joined, so that the process ends with its one thread (and
+ * a leak checker sees the thread's memory freed). A worker with work left
+ * (an exit on a fatal error) is not waited for: a sync stuck on the disk
+ * must not hold the exit. Not from the worker itself, nor in a child
+ * forked after it started.
+ */
+static void
+worker_stop(void)
+{
+	int	 join = 0;
+
+	if (getpid() != wk_pid || pthread_equal(pthread_self(), wk_thread))
+		return;
+	/* An exit with the lock held (a fatal error under it) skips this. */
+	if (pthread_mutex_trylock(&wk_mtx) != 0)
+		return;
+	if (wk_started && !wk_busy && TAILQ_EMPTY(&wk_jobs)) {
+		wk_stop = join = 1;
+		pthread_cond_signal(&wk_cv);
+	}
+	pthread_mutex_unlock(&wk_mtx);
+	if (join)
+		pthread_join(wk_thread, NULL);
 }
 
 /* Queue a job (wk_mtx held), starting the thread the first time. */
@@ -2029,7 +2068,6 @@ static void
 worker_queue(struct job *j)
 {
 	pthread_attr_t	 attr;
-	pthread_t	 t;
 	sigset_t	 all, old;
 	int		 e;
 
@@ -2038,15 +2076,16 @@ worker_queue(struct job *j)
 		sigfillset(&all);
 		pthread_sigmask(SIG_SETMASK, &all, &old);
 		pthread_attr_init(&attr);
-		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 		pthread_attr_setstacksize(&attr, 256 * 1024);
-		e = pthread_create(&t, &attr, worker_main, NULL);
+		e = pthread_create(&wk_thread, &attr, worker_main, NULL);
 		pthread_attr_destroy(&attr);
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
 		if (e != 0)
 			fatalx("cursor: cannot start the state thread: %s",
 			    strerror(e));
 		wk_started = 1;
+		wk_pid = getpid();
+		atexit(worker_stop);
 	}
 	j->c->jobs++;
 	TAILQ_INSERT_TAIL(&wk_jobs, j, entry);
