@@ -74,6 +74,8 @@ struct cursor_view {
 	int64_t			 since;
 	size_t			 ids;
 	off_t			 size;		/* -1: no file */
+	off_t			 jbytes;	/* its journal files' */
+	size_t			 jfiles;
 	char			*path;
 	struct buf		 err;
 	const char		*note;		/* "" or why the file differs */
@@ -211,6 +213,7 @@ cursor_view_read(const struct config *conf, const struct source_config *sc,
 		v->end = cursor_end(c);
 		v->since = cursor_since(c);
 		v->ids = cursor_count(c);
+		v->jbytes = cursor_journal_bytes(c, &v->jfiles);
 		cursor_free(c);
 	}
 	if (v->status != CURSOR_NEW && stat(v->path, &st) == 0)
@@ -949,7 +952,12 @@ admin_state(const struct config *conf)
 		sc = &conf->sources[i];
 		cursor_view_read(conf, sc, &v);
 		since[0] = '\0';
-		if (v.size >= 0)
+		if (v.size >= 0 && v.jfiles > 0)
+			size = xasprintf(", state file %s (%lld bytes) and its "
+			    "journal (%lld bytes in %zu file%s)", v.path,
+			    (long long)v.size, (long long)v.jbytes, v.jfiles,
+			    v.jfiles == 1 ? "" : "s");
+		else if (v.size >= 0)
 			size = xasprintf(", state file %s (%lld bytes)", v.path,
 			    (long long)v.size);
 		else
@@ -1040,6 +1048,12 @@ give_to_owner(const char *dir, const char *path)
 		    (int)st.st_uid, strerror(errno));
 }
 
+static void
+give_file(const char *path, void *dir)
+{
+	give_to_owner(dir, path);
+}
+
 /*
  * Move the cursor so that the next run plans its first window from
  * now - since - lookback. The ids stay, so an event already sent is not
@@ -1094,8 +1108,22 @@ admin_reset(const struct admin_args *a, const struct config *conf,
 		    sc->name, err.data);
 		goto done;
 	}
+	/*
+	 * The save is a snapshot (no state file before) or a journal record
+	 * after those of the old state, so a start replays the reset last.
+	 * On disk before the line says so; a compaction it is due for is
+	 * done here too, then every file goes to the daemon's user.
+	 */
+	if (cursor_sync(c, &err) == -1) {
+		printf("source \"%s\": FAIL: %s; the reset is written but "
+		    "may not survive a power loss\n", sc->name, err.data);
+		cursor_each_file(c, give_file,
+		    (void *)(uintptr_t)conf->state_directory);
+		goto done;
+	}
 	rc = 0;
-	give_to_owner(conf->state_directory, cursor_path(c));
+	cursor_each_file(c, give_file,
+	    (void *)(uintptr_t)conf->state_directory);
 	if (st == CURSOR_NEW || st == CURSOR_RECOVERED)
 		printf("source \"%s\": cursor created with end %s (%s ago): "
 		    "the first start reads from %s (end - lookback) instead "

@@ -1,6 +1,13 @@
 /*
- * The dedupe set: event ids with their occur_time, O(1) lookups, pruned by
- * time and count when the cursor commits (see idset.h).
+ * The dedupe set: keyed fingerprints of event ids with their prune keys,
+ * in sorted buckets under an extendible-hashing directory (see idset.h).
+ *
+ * A bucket holds the ids whose fingerprints share its top `depth' bits,
+ * sorted by fingerprint, in three arrays (high 64 bits, key, low 16 bits)
+ * of one allocation sized to what it holds. A full bucket splits in two
+ * on its next bit (the sorted order makes that a cut), doubling the
+ * directory first when it is as deep; after a prune, buddies small enough
+ * merge back and the directory halves when it can.
  */
 #include "autoconf.h"
 
@@ -8,46 +15,321 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
 #include "idset.h"
 #include "log.h"
 #include "util.h"
 
-struct ident {
-	int64_t		 time;
-	uint32_t	 hash;
-	uint32_t	 off;	/* into arena */
+#define BUCKET_MAX	256	/* ids before a bucket splits */
+#define BUCKET_MERGE	(BUCKET_MAX / 2)	/* buddies merge below */
+#define DEPTH_MAX	48	/* deeper: a bucket grows instead */
+#define CAP_LIMIT	65535
+
+struct bucket {
+	uint32_t	 tmin;	/* the oldest key (UINT32_MAX: empty) */
+	uint16_t	 n;
+	uint16_t	 cap;
+	uint8_t		 depth;
+	uint64_t	 hi[];	/* cap; then uint32_t t[], uint16_t lo[] */
+};
+
+/* A prune under way (idset_prune_step()). */
+struct pjob {
+	int		 phase;
+	uint64_t	 keep_from;	/* seconds: drop keys before */
+	size_t		 max;
+	size_t		 slack;
+	size_t		 target;	/* cut to this many */
+	unsigned int	 gdepth;	/* of the directory, for slot */
+	size_t		 slot;		/* the next bucket */
+	int		 pass;		/* of the select */
+	uint32_t	 prefix;
+	size_t		 need;
+	uint32_t	*hist;
+	uint32_t	 cut;
+	size_t		 ties;
+	size_t		 by_age;
+	size_t		 by_count;
+	uint32_t	 tmin_seen;	/* the oldest key left, of those seen */
 };
 
 struct idset {
-	struct ident	*ents;
+	uint8_t		 key[16];
+	unsigned int	 gdepth;
+	struct bucket	**dir;		/* 1 << gdepth slots */
 	size_t		 n;
-	size_t		 cap;
-	char		*arena;
-	size_t		 alen;
-	size_t		 acap;
-	uint32_t	*slots;	/* 0: empty, else index in ents + 1 */
-	size_t		 mask;	/* number of slots - 1 */
+	size_t		 bytes;		/* of the buckets */
+	uint32_t	 tmin;		/* <= every key (prunes skip above) */
+	uint32_t	 tmin_new;	/* ... of those added during a prune */
+	struct pjob	 job;
 };
 
-#define IDSET_MIN_SLOTS	16
-
-/* FNV-1a with a final avalanche (the slot index uses the low bits). */
-static uint64_t
-idset_hash(const char *s, size_t len)
+static uint32_t *
+b_t(struct bucket *b)
 {
-	uint64_t	 h = 0xcbf29ce484222325ULL;
+	return (uint32_t *)(void *)(b->hi + b->cap);
+}
+
+static uint16_t *
+b_lo(struct bucket *b)
+{
+	return (uint16_t *)(void *)(b_t(b) + b->cap);
+}
+
+static size_t
+b_size(size_t cap)
+{
+	return sizeof(struct bucket) + cap * (sizeof(uint64_t) +
+	    sizeof(uint32_t) + sizeof(uint16_t));
+}
+
+static uint64_t
+rotl(uint64_t x, int b)
+{
+	return (x << b) | (x >> (64 - b));
+}
+
+static uint64_t
+le64(const uint8_t *p)
+{
+	uint64_t	 v = 0;
+	int		 i;
+
+	for (i = 7; i >= 0; i--)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+#define SIPROUND do {							\
+	v0 += v1; v1 = rotl(v1, 13); v1 ^= v0; v0 = rotl(v0, 32);	\
+	v2 += v3; v3 = rotl(v3, 16); v3 ^= v2;				\
+	v0 += v3; v3 = rotl(v3, 21); v3 ^= v0;				\
+	v2 += v1; v1 = rotl(v1, 17); v1 ^= v2; v2 = rotl(v2, 32);	\
+} while (0)
+
+/* SipHash-2-4-128 (Aumasson and Bernstein, the reference's 128-bit mode). */
+void
+idset_siphash128(const uint8_t key[16], const void *data, size_t len,
+    uint64_t out[2])
+{
+	const uint8_t	*in = data, *end = in + len - (len % 8);
+	uint64_t	 k0 = le64(key), k1 = le64(key + 8);
+	uint64_t	 v0 = 0x736f6d6570736575ULL ^ k0;
+	uint64_t	 v1 = 0x646f72616e646f6dULL ^ k1;
+	uint64_t	 v2 = 0x6c7967656e657261ULL ^ k0;
+	uint64_t	 v3 = 0x7465646279746573ULL ^ k1;
+	uint64_t	 m, b = (uint64_t)len << 56;
 	size_t		 i;
 
-	for (i = 0; i < len; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 0x100000001b3ULL;
+	v1 ^= 0xee;
+	for (; in != end; in += 8) {
+		m = le64(in);
+		v3 ^= m;
+		SIPROUND;
+		SIPROUND;
+		v0 ^= m;
 	}
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ULL;
-	h ^= h >> 33;
-	return h;
+	for (i = 0; i < (len & 7); i++)
+		b |= (uint64_t)in[i] << (8 * i);
+	v3 ^= b;
+	SIPROUND;
+	SIPROUND;
+	v0 ^= b;
+	v2 ^= 0xee;
+	SIPROUND;
+	SIPROUND;
+	SIPROUND;
+	SIPROUND;
+	out[0] = v0 ^ v1 ^ v2 ^ v3;
+	v1 ^= 0xdd;
+	SIPROUND;
+	SIPROUND;
+	SIPROUND;
+	SIPROUND;
+	out[1] = v0 ^ v1 ^ v2 ^ v3;
+}
+
+int64_t
+idset_key_held(int64_t key_ms)
+{
+	int64_t	 s;
+
+	if (key_ms <= 0)
+		return 0;
+	s = key_ms / 1000 + (key_ms % 1000 != 0);
+	return (s > UINT32_MAX ? UINT32_MAX : s) * 1000;
+}
+
+static uint32_t
+key_sec(int64_t key_ms)
+{
+	return (uint32_t)(idset_key_held(key_ms) / 1000);
+}
+
+static struct bucket *
+bucket_new(struct idset *s, size_t cap, unsigned int depth)
+{
+	struct bucket	*b;
+
+	b = xmalloc(b_size(cap));
+	b->tmin = UINT32_MAX;
+	b->n = 0;
+	b->cap = (uint16_t)cap;
+	b->depth = (uint8_t)depth;
+	s->bytes += b_size(cap);
+	return b;
+}
+
+static void
+bucket_free(struct idset *s, struct bucket *b)
+{
+	s->bytes -= b_size(b->cap);
+	free(b);
+}
+
+/* Copy entries [from, from + n) of src to the end of dst. */
+static void
+bucket_append(struct bucket *dst, struct bucket *src, size_t from, size_t n)
+{
+	size_t	 i;
+
+	memcpy(dst->hi + dst->n, src->hi + from, n * sizeof(uint64_t));
+	memcpy(b_t(dst) + dst->n, b_t(src) + from, n * sizeof(uint32_t));
+	memcpy(b_lo(dst) + dst->n, b_lo(src) + from, n * sizeof(uint16_t));
+	for (i = 0; i < n; i++)
+		if (b_t(src)[from + i] < dst->tmin)
+			dst->tmin = b_t(src)[from + i];
+	dst->n += (uint16_t)n;
+}
+
+/* The first directory slot of the bucket at slot i, and how many it has. */
+static size_t
+slot_first(const struct idset *s, size_t i, size_t *span)
+{
+	unsigned int	 sh = s->gdepth - s->dir[i]->depth;
+
+	*span = (size_t)1 << sh;
+	return (i >> sh) << sh;
+}
+
+static void
+dir_set(struct idset *s, size_t first, size_t span, struct bucket *b)
+{
+	size_t	 i;
+
+	for (i = 0; i < span; i++)
+		s->dir[first + i] = b;
+}
+
+/* Replace the bucket at slot i by a copy with room for cap entries. */
+static struct bucket *
+bucket_resize(struct idset *s, size_t i, size_t cap)
+{
+	struct bucket	*old = s->dir[i], *b;
+	size_t		 first, span;
+
+	first = slot_first(s, i, &span);
+	b = bucket_new(s, cap, old->depth);
+	bucket_append(b, old, 0, old->n);
+	dir_set(s, first, span, b);
+	bucket_free(s, old);
+	return b;
+}
+
+static size_t
+cap_for(size_t n)
+{
+	size_t	 cap;
+
+	cap = n + (n / 4 > 8 ? n / 4 : 8);
+	cap = (cap + 7) & ~(size_t)7;
+	if (n <= BUCKET_MAX && cap > BUCKET_MAX)
+		cap = BUCKET_MAX;
+	return cap > CAP_LIMIT ? CAP_LIMIT : cap;
+}
+
+static size_t
+dir_index(const struct idset *s, uint64_t hi)
+{
+	return s->gdepth == 0 ? 0 : (size_t)(hi >> (64 - s->gdepth));
+}
+
+/* Split the bucket at slot i in two on its next bit. */
+static void
+bucket_split(struct idset *s, size_t i)
+{
+	struct bucket	*b = s->dir[i], *l, *r, **nd;
+	uint64_t	 bit;
+	size_t		 first, span, lo, hi, mid, j;
+
+	if (b->depth == s->gdepth) {
+		nd = xreallocarray(NULL, (size_t)2 << s->gdepth, sizeof(*nd));
+		for (j = 0; j < (size_t)1 << s->gdepth; j++)
+			nd[2 * j] = nd[2 * j + 1] = s->dir[j];
+		free(s->dir);
+		s->dir = nd;
+		s->gdepth++;
+		i *= 2;
+	}
+	/* Sorted, with the top depth bits shared: the next bit cuts. */
+	bit = (uint64_t)1 << (63 - b->depth);
+	for (lo = 0, hi = b->n; lo < hi; ) {
+		mid = lo + (hi - lo) / 2;
+		if (b->hi[mid] & bit)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	l = bucket_new(s, cap_for(lo), b->depth + 1);
+	r = bucket_new(s, cap_for(b->n - lo), b->depth + 1);
+	bucket_append(l, b, 0, lo);
+	bucket_append(r, b, lo, b->n - lo);
+	first = slot_first(s, i, &span);
+	dir_set(s, first, span / 2, l);
+	dir_set(s, first + span / 2, span / 2, r);
+	bucket_free(s, b);
+}
+
+/*
+ * The position of (hi, lo) in b, or where it would go; *found if there.
+ * Fingerprints are uniform: the search starts where the value says (its
+ * bits after the bucket's) and narrows to a few cache lines around.
+ */
+static size_t
+bucket_find(const struct bucket *b, uint64_t hi, uint16_t lo, int *found)
+{
+	const uint16_t	*blo = b_lo((struct bucket *)b);
+	size_t		 l = 0, h = b->n, m, est;
+
+	if (b->n > 32 && b->depth < 40) {
+		est = (size_t)((((hi << b->depth) >> 40) * b->n) >> 24);
+		if (est >= 16 && b->hi[est - 16] < hi)
+			l = est - 16;
+		if (est + 16 < b->n && b->hi[est + 16] > hi)
+			h = est + 16;
+	}
+	while (l < h) {
+		m = l + (h - l) / 2;
+		if (b->hi[m] < hi || (b->hi[m] == hi && blo[m] < lo))
+			l = m + 1;
+		else
+			h = m;
+	}
+	*found = l < b->n && b->hi[l] == hi && blo[l] == lo;
+	return l;
+}
+
+static void
+fingerprint(const struct idset *s, const char *id, size_t len, uint64_t *hi,
+    uint16_t *lo)
+{
+	uint64_t	 h[2];
+
+	idset_siphash128(s->key, id, len, h);
+	*hi = h[0];
+	*lo = (uint16_t)h[1];
 }
 
 struct idset *
@@ -56,19 +338,29 @@ idset_new(void)
 	struct idset	*s;
 
 	s = xcalloc(1, sizeof(*s));
-	s->slots = xcalloc(IDSET_MIN_SLOTS, sizeof(*s->slots));
-	s->mask = IDSET_MIN_SLOTS - 1;
+	if (RAND_bytes(s->key, sizeof(s->key)) != 1)
+		fatalx("dedupe set: cannot draw a random key");
+	s->dir = xcalloc(1, sizeof(*s->dir));
+	s->dir[0] = bucket_new(s, 0, 0);
+	s->tmin = s->tmin_new = UINT32_MAX;
 	return s;
 }
 
 void
 idset_free(struct idset *s)
 {
+	size_t	 i, first, span;
+
 	if (s == NULL)
 		return;
-	free(s->ents);
-	free(s->arena);
-	free(s->slots);
+	for (i = 0; i < (size_t)1 << s->gdepth; i += span) {
+		first = slot_first(s, i, &span);
+		(void)first;
+		free(s->dir[i]);
+	}
+	free(s->dir);
+	free(s->job.hist);
+	OPENSSL_cleanse(s->key, sizeof(s->key));
 	free(s);
 }
 
@@ -81,199 +373,382 @@ idset_count(const struct idset *s)
 size_t
 idset_memory(const struct idset *s)
 {
-	return sizeof(*s) + s->cap * sizeof(*s->ents) + s->acap +
-	    (s->mask + 1) * sizeof(*s->slots);
-}
-
-/* The slot holding the id, or the empty slot where it would go. */
-static size_t
-idset_find(const struct idset *s, const char *id, size_t len, uint32_t h)
-{
-	const struct ident	*e;
-	const char		*a;
-	size_t			 i;
-
-	for (i = h & s->mask;; i = (i + 1) & s->mask) {
-		if (s->slots[i] == 0)
-			return i;
-		e = &s->ents[s->slots[i] - 1];
-		if (e->hash != h)
-			continue;
-		a = s->arena + e->off;
-		if (memcmp(a, id, len) == 0 && a[len] == '\0')
-			return i;
-	}
+	return sizeof(*s) + ((size_t)sizeof(*s->dir) << s->gdepth) + s->bytes;
 }
 
 int
 idset_has(const struct idset *s, const char *id, size_t len)
 {
+	uint64_t	 hi;
+	uint16_t	 lo;
+	int		 found;
+
 	if (len == 0 || len > IDSET_MAX_ID_LEN)
 		return 0;
-	return s->slots[idset_find(s, id, len,
-	    (uint32_t)idset_hash(id, len))] != 0;
+	fingerprint(s, id, len, &hi, &lo);
+	bucket_find(s->dir[dir_index(s, hi)], hi, lo, &found);
+	return found;
 }
 
-/* Rebuild the slot table for the current entries, sized for n. */
-static void
-idset_rehash(struct idset *s, size_t n)
-{
-	size_t	 nslots, i, j;
+static int	idset_insert(struct idset *, const char *, size_t, int64_t,
+		    int);
 
-	for (nslots = IDSET_MIN_SLOTS; nslots < 2 * n; nslots *= 2)
-		;
-	free(s->slots);
-	s->slots = xcalloc(nslots, sizeof(*s->slots));
-	s->mask = nslots - 1;
-	for (i = 0; i < s->n; i++) {
-		for (j = s->ents[i].hash & s->mask; s->slots[j] != 0;
-		    j = (j + 1) & s->mask)
-			;
-		s->slots[j] = (uint32_t)(i + 1);
-	}
-}
-
-void
-idset_reserve(struct idset *s, size_t n, size_t idbytes)
+int
+idset_add(struct idset *s, const char *id, size_t len, int64_t key_ms)
 {
-	if (s->n + n > s->cap) {
-		s->cap = s->n + n;
-		s->ents = xreallocarray(s->ents, s->cap, sizeof(*s->ents));
-	}
-	if (s->alen + idbytes > s->acap) {
-		s->acap = s->alen + idbytes;
-		s->arena = xreallocarray(s->arena, s->acap, 1);
-	}
-	if (2 * (s->n + n) > s->mask + 1)
-		idset_rehash(s, s->n + n);
+	return idset_insert(s, id, len, key_ms, 0);
 }
 
 int
-idset_add(struct idset *s, const char *id, size_t len, int64_t occur_time)
+idset_add_max(struct idset *s, const char *id, size_t len, int64_t key_ms)
 {
-	struct ident	*e;
-	uint32_t	 h;
-	size_t		 slot;
+	return idset_insert(s, id, len, key_ms, 1);
+}
+
+static int
+idset_insert(struct idset *s, const char *id, size_t len, int64_t key_ms,
+    int raise)
+{
+	struct bucket	*b;
+	uint64_t	 hi;
+	uint32_t	 t = key_sec(key_ms), *bt;
+	uint16_t	 lo, *blo;
+	size_t		 i, pos;
+	int		 found;
 
 	if (event_id_valid(id, len, NULL) == -1)
 		return -1;
-	h = (uint32_t)idset_hash(id, len);
-	slot = idset_find(s, id, len, h);
-	if (s->slots[slot] != 0)
-		return 0;
-	if (s->n + 1 >= UINT32_MAX || s->alen + len + 1 > UINT32_MAX)
-		fatalx("dedupe set: more than 4 GB of event ids");
-	if (s->n == s->cap) {
-		s->cap = s->cap == 0 ? 64 : s->cap * 2;
-		s->ents = xreallocarray(s->ents, s->cap, sizeof(*s->ents));
+	fingerprint(s, id, len, &hi, &lo);
+	for (;;) {
+		i = dir_index(s, hi);
+		b = s->dir[i];
+		pos = bucket_find(b, hi, lo, &found);
+		if (found) {
+			if (raise && b_t(b)[pos] < t)
+				b_t(b)[pos] = t;	/* tmin stays a bound */
+			return 0;
+		}
+		if (b->n < b->cap)
+			break;
+		if (b->n >= BUCKET_MAX && b->depth < DEPTH_MAX)
+			bucket_split(s, i);
+		else if (b->cap == CAP_LIMIT)
+			fatalx("dedupe set: a bucket is full");
+		else
+			bucket_resize(s, i, cap_for(b->n + 1));
 	}
-	if (s->alen + len + 1 > s->acap) {
-		while (s->alen + len + 1 > s->acap)
-			s->acap = s->acap == 0 ? 4096 : s->acap * 2;
-		s->arena = xreallocarray(s->arena, s->acap, 1);
-	}
-	e = &s->ents[s->n];
-	e->time = occur_time;
-	e->hash = h;
-	e->off = (uint32_t)s->alen;
-	memcpy(s->arena + s->alen, id, len);
-	s->arena[s->alen + len] = '\0';
-	s->alen += len + 1;
-	s->slots[slot] = (uint32_t)(s->n + 1);
+	bt = b_t(b);
+	blo = b_lo(b);
+	memmove(b->hi + pos + 1, b->hi + pos, (b->n - pos) * sizeof(*b->hi));
+	memmove(bt + pos + 1, bt + pos, (b->n - pos) * sizeof(*bt));
+	memmove(blo + pos + 1, blo + pos, (b->n - pos) * sizeof(*blo));
+	b->hi[pos] = hi;
+	bt[pos] = t;
+	blo[pos] = lo;
+	if (t < b->tmin)
+		b->tmin = t;
+	if (t < s->tmin)
+		s->tmin = t;
+	if (t < s->tmin_new)
+		s->tmin_new = t;
+	b->n++;
 	s->n++;
-	if (2 * s->n > s->mask + 1)
-		idset_rehash(s, s->n);
 	return 1;
 }
 
-const char *
-idset_get(const struct idset *s, size_t i, size_t *len, int64_t *occur_time)
+int64_t
+idset_oldest(const struct idset *s)
 {
-	const char	*id = s->arena + s->ents[i].off;
+	uint32_t	 tmin = UINT32_MAX;
+	size_t		 i, span;
 
-	if (len != NULL)
-		*len = strlen(id);
-	if (occur_time != NULL)
-		*occur_time = s->ents[i].time;
-	return id;
+	if (s->n == 0)
+		return 0;
+	for (i = 0; i < (size_t)1 << s->gdepth; i += span) {
+		slot_first(s, i, &span);
+		if (s->dir[i]->tmin < tmin)
+			tmin = s->dir[i]->tmin;
+	}
+	return (int64_t)tmin * 1000;
 }
 
-struct age {
-	int64_t		 time;
-	size_t		 index;
-};
-
-/* Newest first; among equal times the latest added first. */
-static int
-age_cmp(const void *a, const void *b)
+/*
+ * Keep the entries of the bucket at slot i with t > cut, and with t == cut
+ * all but the first *ties (counted down). Returns the number dropped.
+ */
+static size_t
+bucket_filter(struct idset *s, size_t i, uint32_t cut, size_t *ties)
 {
-	const struct age	*x = a, *y = b;
+	struct bucket	*b = s->dir[i];
+	uint32_t	*bt = b_t(b);
+	uint16_t	*blo = b_lo(b);
+	size_t		 j, k, dropped;
 
-	if (x->time != y->time)
-		return x->time > y->time ? -1 : 1;
-	if (x->index != y->index)
-		return x->index > y->index ? -1 : 1;
-	return 0;
+	b->tmin = UINT32_MAX;
+	for (j = k = 0; j < b->n; j++) {
+		if (bt[j] < cut)
+			continue;
+		if (bt[j] == cut && *ties > 0) {
+			(*ties)--;
+			continue;
+		}
+		b->hi[k] = b->hi[j];
+		bt[k] = bt[j];
+		blo[k] = blo[j];
+		if (bt[k] < b->tmin)
+			b->tmin = bt[k];
+		k++;
+	}
+	dropped = b->n - k;
+	b->n = (uint16_t)k;
+	s->n -= dropped;
+	if (b->cap > 16 && b->cap > 2 * k + 8)
+		bucket_resize(s, i, cap_for(k));
+	return dropped;
+}
+
+/* Merge the buddies small enough, in one pass; 1 if some were. */
+static int
+merge_pass(struct idset *s)
+{
+	struct bucket	*b, *u, *m;
+	size_t		 i, first, span, budf;
+	int		 merged = 0;
+
+	for (i = 0; i < (size_t)1 << s->gdepth; i += span) {
+		first = slot_first(s, i, &span);
+		b = s->dir[i];
+		if (b->depth == 0)
+			continue;
+		budf = first ^ span;
+		u = s->dir[budf];
+		if (u->depth != b->depth || b->n + u->n > BUCKET_MERGE)
+			continue;
+		m = bucket_new(s, cap_for(b->n + u->n), b->depth - 1);
+		if (first < budf) {
+			bucket_append(m, b, 0, b->n);
+			bucket_append(m, u, 0, u->n);
+		} else {
+			bucket_append(m, u, 0, u->n);
+			bucket_append(m, b, 0, b->n);
+		}
+		bucket_free(s, b);
+		bucket_free(s, u);
+		first &= ~span;
+		dir_set(s, first, 2 * span, m);
+		/* Go on after the merged pair. */
+		span = 2 * span - (i - first);
+		merged = 1;
+	}
+	return merged;
+}
+
+/* Merge small buddies and halve the directory while nothing is as deep. */
+static void
+idset_shrink(struct idset *s)
+{
+	struct bucket	**nd;
+	size_t		 i, j, span;
+	unsigned int	 maxd;
+
+	while (merge_pass(s))
+		;
+	for (;;) {
+		maxd = 0;
+		for (i = 0; i < (size_t)1 << s->gdepth; i += span) {
+			slot_first(s, i, &span);
+			if (s->dir[i]->depth > maxd)
+				maxd = s->dir[i]->depth;
+		}
+		if (s->gdepth == 0 || maxd == s->gdepth)
+			break;
+		nd = xreallocarray(NULL, (size_t)1 << (s->gdepth - 1),
+		    sizeof(*nd));
+		for (j = 0; j < (size_t)1 << (s->gdepth - 1); j++)
+			nd[j] = s->dir[2 * j];
+		free(s->dir);
+		s->dir = nd;
+		s->gdepth--;
+	}
+}
+
+enum pj_phase { PJ_NONE, PJ_AGE, PJ_SELECT, PJ_CUT };
+
+/* Between two steps the set may change; the slot follows the directory. */
+static void
+pj_rescale(struct idset *s)
+{
+	struct pjob	*j = &s->job;
+
+	if (s->gdepth > j->gdepth)
+		j->slot <<= s->gdepth - j->gdepth;
+	else if (s->gdepth < j->gdepth)
+		j->slot >>= j->gdepth - s->gdepth;
+	j->gdepth = s->gdepth;
+}
+
+/* The radix select's bins: 12 + 12 + 8 bits of the keys (seconds). */
+static const int	 pj_shift[3] = { 20, 8, 0 };
+static const int	 pj_width[3] = { 12, 12, 8 };
+
+/* The end of a select pass: the bin that holds the need-th newest. */
+static void
+pj_pass_end(struct idset *s)
+{
+	struct pjob	*j = &s->job;
+	size_t		 acc = 0;
+	int		 bin;
+
+	for (bin = (1 << pj_width[j->pass]) - 1; bin > 0; bin--) {
+		if (acc + j->hist[bin] >= j->need)
+			break;
+		acc += j->hist[bin];
+	}
+	j->need = j->need > acc ? j->need - acc : 0;
+	j->prefix = (j->prefix << pj_width[j->pass]) | (uint32_t)bin;
+	if (++j->pass < 3) {
+		memset(j->hist, 0, 4096 * sizeof(*j->hist));
+		return;
+	}
+	j->cut = j->prefix;
+	j->ties = j->hist[bin] > j->need ? j->hist[bin] - j->need : 0;
+	free(j->hist);
+	j->hist = NULL;
+	j->phase = PJ_CUT;
+}
+
+/* The age phase done: cut by count if there are too many. */
+static void
+pj_after_age(struct idset *s)
+{
+	struct pjob	*j = &s->job;
+
+	/* Every bucket seen: the oldest key is known again. */
+	s->tmin = j->tmin_seen < s->tmin_new ? j->tmin_seen : s->tmin_new;
+	j->slot = 0;
+	if (s->n <= j->max) {
+		j->phase = PJ_NONE;
+		return;
+	}
+	j->target = j->max > j->slack ? j->max - j->slack : 0;
+	if (j->target == 0) {
+		j->cut = UINT32_MAX;
+		j->ties = SIZE_MAX;
+		j->phase = PJ_CUT;
+		return;
+	}
+	j->need = j->target;
+	j->prefix = 0;
+	j->pass = 0;
+	j->hist = xcalloc(4096, sizeof(*j->hist));
+	j->phase = PJ_SELECT;
+}
+
+void
+idset_prune_start(struct idset *s, int64_t min_time, size_t max,
+    size_t slack)
+{
+	struct pjob	*j = &s->job;
+
+	j->keep_from = min_time <= 0 ? 0 : (uint64_t)min_time / 1000 +
+	    (min_time % 1000 != 0);
+	j->max = max;
+	j->slack = slack;
+	if (j->phase != PJ_NONE)
+		return;		/* goes on, with these */
+	/* Nothing that old and not too many: nothing to look at. */
+	if (j->keep_from <= s->tmin && s->n <= max)
+		return;
+	j->phase = PJ_AGE;
+	j->tmin_seen = UINT32_MAX;
+	s->tmin_new = UINT32_MAX;
+	j->slot = 0;
+	j->gdepth = s->gdepth;
+	j->by_age = j->by_count = 0;
+}
+
+int
+idset_prune_step(struct idset *s, size_t budget, size_t *by_age,
+    size_t *by_count)
+{
+	struct pjob	*j = &s->job;
+	struct bucket	*b;
+	uint32_t	 cut, *bt;
+	size_t		 span, ties, k, cost;
+	int		 all;
+
+	while (j->phase != PJ_NONE && budget > 0) {
+		pj_rescale(s);
+		if (j->slot >= (size_t)1 << s->gdepth) {
+			if (j->phase == PJ_AGE)
+				pj_after_age(s);
+			else if (j->phase == PJ_SELECT) {
+				j->slot = 0;
+				pj_pass_end(s);
+			} else
+				j->phase = PJ_NONE;
+			continue;
+		}
+		slot_first(s, j->slot, &span);
+		b = s->dir[j->slot];
+		cost = 1;
+		switch (j->phase) {
+		case PJ_AGE:
+			all = j->keep_from > UINT32_MAX;
+			cut = all ? UINT32_MAX : (uint32_t)j->keep_from;
+			if (j->keep_from > 0 && (b->tmin < cut ||
+			    (all && b->n > 0))) {
+				ties = all ? SIZE_MAX : 0;
+				cost += b->n;
+				j->by_age += bucket_filter(s, j->slot, cut,
+				    &ties);
+				b = s->dir[j->slot];
+			}
+			if (b->tmin < j->tmin_seen)
+				j->tmin_seen = b->tmin;
+			break;
+		case PJ_SELECT:
+			bt = b_t(b);
+			cost += b->n;
+			for (k = 0; k < b->n; k++) {
+				if (j->pass > 0 && (bt[k] >>
+				    (pj_shift[j->pass] + pj_width[j->pass])) !=
+				    j->prefix)
+					continue;
+				j->hist[(bt[k] >> pj_shift[j->pass]) &
+				    ((1u << pj_width[j->pass]) - 1)]++;
+			}
+			break;
+		case PJ_CUT:
+			if (b->tmin <= j->cut) {
+				cost += b->n;
+				j->by_count += bucket_filter(s, j->slot, j->cut,
+				    &j->ties);
+			}
+			break;
+		}
+		j->slot += span;
+		budget = budget > cost ? budget - cost : 0;
+	}
+	if (j->phase != PJ_NONE)
+		return 0;
+	if (j->by_count > 0 && j->cut < s->tmin_new)
+		s->tmin = j->cut;	/* what is left of the cut, or newer */
+	if (j->by_age + j->by_count > 0)
+		idset_shrink(s);
+	*by_age = j->by_age;
+	*by_count = j->by_count;
+	j->by_age = j->by_count = 0;
+	return 1;
 }
 
 size_t
 idset_prune(struct idset *s, int64_t min_time, size_t max)
 {
-	struct age	*ages = NULL;
-	unsigned char	*keep;
-	char		*arena;
-	size_t		 i, n, kept, alen, len;
+	size_t	 a, c;
 
-	keep = xcalloc(s->n, 1);
-	for (i = n = 0; i < s->n; i++) {
-		if (s->ents[i].time >= min_time) {
-			keep[i] = 1;
-			n++;
-		}
-	}
-	if (n > max) {
-		ages = xreallocarray(NULL, n, sizeof(*ages));
-		for (i = n = 0; i < s->n; i++) {
-			if (keep[i]) {
-				ages[n].time = s->ents[i].time;
-				ages[n++].index = i;
-			}
-		}
-		qsort(ages, n, sizeof(*ages), age_cmp);
-		for (i = max; i < n; i++)
-			keep[ages[i].index] = 0;
-		free(ages);
-		n = max;
-	}
-	if (n == s->n) {
-		free(keep);
-		return 0;
-	}
-	/* Compact the entries and the arena in place, in order. */
-	arena = s->arena;
-	for (i = kept = alen = 0; i < s->n; i++) {
-		if (!keep[i])
-			continue;
-		len = strlen(arena + s->ents[i].off) + 1;
-		memmove(arena + alen, arena + s->ents[i].off, len);
-		s->ents[kept] = s->ents[i];
-		s->ents[kept].off = (uint32_t)alen;
-		alen += len;
-		kept++;
-	}
-	free(keep);
-	n = s->n - kept;
-	s->n = kept;
-	s->alen = alen;
-	/* Give memory back after a large prune. */
-	if (s->cap > 64 && s->cap > 4 * kept) {
-		s->cap = kept * 2 > 64 ? kept * 2 : 64;
-		s->ents = xreallocarray(s->ents, s->cap, sizeof(*s->ents));
-	}
-	if (s->acap > 4096 && s->acap > 4 * alen) {
-		s->acap = alen * 2 > 4096 ? alen * 2 : 4096;
-		s->arena = xreallocarray(s->arena, s->acap, 1);
-	}
-	idset_rehash(s, s->n);
-	return n;
+	idset_prune_start(s, min_time, max, 0);
+	while (!idset_prune_step(s, SIZE_MAX, &a, &c))
+		;
+	return a + c;
 }

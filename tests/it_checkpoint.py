@@ -14,6 +14,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 import harness as H
+import statefile
 
 PAGE = 100
 
@@ -40,8 +41,7 @@ def test(h):
     h.wait_log('source "ck": checkpoint of window ', proc=p)
     first = printed(h, "daemon.out")
     assert len(first) == PAGE, len(first)     # the second call is waiting
-    with open(state) as f:
-        cur = json.load(f)
+    cur = statefile.read(os.path.dirname(state), "ck")
     assert cur["end"] == 0, cur["end"]        # the window is not done
     assert sorted(pair[0] for pair in cur["ids"]) == sorted(first)
     p.send_signal(signal.SIGKILL)

@@ -13,6 +13,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 import harness as H
+import statefile
 
 KILLS = 10
 PAGE = 1000
@@ -66,10 +67,7 @@ def test(h):
         # What the cursor holds was delivered: a saved id (window commit
         # or mid-window checkpoint) is on some run's output, whole.
         printed.update(parse(h.read(name + ".out")))
-        saved = set()
-        if os.path.exists(state):
-            with open(state) as f:
-                saved = {pair[0] for pair in json.load(f)["ids"]}
+        saved = statefile.ids(os.path.dirname(state), "kill")
         assert saved <= printed, "%s: %d saved ids never delivered" % (
             name, len(saved - printed))
         saves.append(saved)

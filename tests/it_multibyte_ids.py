@@ -3,13 +3,13 @@
 other: each event is delivered once, no window is read again for them, and
 a second run (the ids come from the state file) delivers none again."""
 import collections
-import json
 import os
 import re
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 import harness as H
+import statefile
 
 
 def test(h):
@@ -31,8 +31,7 @@ def test(h):
     assert "event skipped" not in err, err[-2000:]
     # The state file holds them (raw UTF-8), and a second run, whose window
     # overlaps the first by the lookback, delivers none of them again.
-    with open(os.path.join(h.dir, "state", "mb.json"), encoding="utf-8") as f:
-        saved = {p[0] for p in json.load(f)["ids"]}
+    saved = statefile.ids(os.path.join(h.dir, "state"), "mb")
     assert mb <= saved, len(mb - saved)
     rc, out2, err2 = h.run("--once", "-c", conf, stdout_name="daemon2.out",
                            stderr_name="daemon2.err")

@@ -16,6 +16,7 @@ import time
 
 import harness as H
 import receivers as R
+import statefile
 
 # Events of a simulator page are formatted one by one; these are the ones
 # the tests compare (DESIGN.md section 8, src/format_rfc5424.c).
@@ -223,13 +224,9 @@ def stats_now(h, proc, name, timeout=10):
 
 
 def cursor(h, source="src1"):
-    """The source's state file as a dict, or None when there is none."""
-    path = os.path.join(h.dir, "state", source + ".json")
-    try:
-        with open(path) as f:
-            return json.load(f)
-    except FileNotFoundError:
-        return None
+    """The source's saved state (snapshot and journal) as a dict with "end"
+    and "ids", or None when there is none."""
+    return statefile.read(os.path.join(h.dir, "state"), source)
 
 
 def cursor_end(h, source="src1"):

@@ -12,6 +12,7 @@ import threading
 import time
 
 import harness as H
+import statefile
 
 
 class LineReceiver:
@@ -172,5 +173,7 @@ def rewrite(path, old, new):
 
 
 def state(h, name):
-    with open(os.path.join(h.dir, "state", name + ".json")) as f:
-        return json.load(f)
+    """The saved state of source name: its snapshot and journal files."""
+    st = statefile.read(os.path.join(h.dir, "state"), name)
+    assert st is not None, "no state file for %s" % name
+    return st

@@ -1,0 +1,141 @@
+/*
+ * Benchmark of the dedupe set (idset.c): for N ids (36-character ids),
+ * the time of an insert, of a lookup that finds the id and of one that
+ * does not, of a prune of a tenth by age and of a cut to half by count,
+ * and the memory: bytes allocated per id and the growth of the process's
+ * RSS per id (each N in a fresh process).
+ *
+ * Build: make bench/idset_bench (an optimised build without sanitizers)
+ * Run:   bench/idset_bench [N ...]   (default 10000 100000 300000 1000000)
+ */
+#include "autoconf.h"
+
+#include <sys/wait.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "idset.h"
+#include "util.h"
+
+#define T0	1700000000000LL
+
+static double
+now_s(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* VmRSS or VmHWM in kB from /proc/self/status. */
+static long
+status_kb(const char *key)
+{
+	char	 line[256];
+	long	 v = -1;
+	FILE	*fp;
+
+	if ((fp = fopen("/proc/self/status", "r")) == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), fp) != NULL)
+		if (strncmp(line, key, strlen(key)) == 0)
+			v = strtol(line + strlen(key) + 1, NULL, 10);
+	fclose(fp);
+	return v;
+}
+
+/* A UUID-shaped id (36 characters), like HSS event ids. */
+static void
+make_id(char *out, unsigned long i)
+{
+	unsigned long	 h = i * 2654435761UL + 0x9e3779b9UL;
+
+	snprintf(out, 37, "%08lx-%04lx-4%03lx-a%03lx-%012lx",
+	    h & 0xffffffff, i & 0xffff, (i >> 4) & 0xfff, (h >> 8) & 0xfff,
+	    i & 0xffffffffffffUL);
+}
+
+static int
+run(unsigned long n)
+{
+	struct idset	*s;
+	char		*ids;
+	unsigned long	 i, hits;
+	long		 rss0, rss1, hwm;
+	double		 t, tins, thit, tmiss, tprune, tcut;
+	size_t		 mem;
+
+	/* Ids 0..2n-1 made up front, so that only the set is timed. */
+	ids = xreallocarray(NULL, 2 * n, 37);
+	for (i = 0; i < 2 * n; i++)
+		make_id(ids + 37 * i, i);
+	rss0 = status_kb("VmRSS:");
+	s = idset_new();
+	t = now_s();
+	for (i = 0; i < n; i++)
+		idset_add(s, ids + 37 * i, 36, T0 + (long long)i * 100);
+	tins = now_s() - t;
+	rss1 = status_kb("VmRSS:");
+	hwm = status_kb("VmHWM:");
+	mem = idset_memory(s);
+	t = now_s();
+	for (i = hits = 0; i < n; i++)
+		hits += idset_has(s, ids + 37 * ((i * 7919) % n), 36);
+	thit = now_s() - t;
+	if (hits != n)
+		return 1;
+	t = now_s();
+	for (i = hits = 0; i < n; i++)
+		hits += idset_has(s, ids + 37 * (n + i), 36);
+	tmiss = now_s() - t;
+	t = now_s();
+	idset_prune(s, T0 + (long long)(n / 10) * 100, SIZE_MAX);
+	tprune = now_s() - t;
+	t = now_s();
+	idset_prune(s, 0, idset_count(s) / 2);
+	tcut = now_s() - t;
+	printf("%8lu ids: insert %.0f ns, lookup %.0f ns (hit) %.0f ns "
+	    "(miss); prune a tenth %.2f ms, cut to half %.2f ms; %.1f "
+	    "bytes/id allocated, RSS +%.1f bytes/id (peak %.1f MB)\n", n,
+	    tins * 1e9 / n, thit * 1e9 / n, tmiss * 1e9 / n, tprune * 1e3,
+	    tcut * 1e3, (double)mem / n, (rss1 - rss0) * 1024.0 / n,
+	    hwm / 1024.0);
+	idset_free(s);
+	free(ids);
+	return hits == 0 ? 0 : 1;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const unsigned long defaults[] = { 10000, 100000, 300000,
+	    1000000 };
+	char	 arg[32];
+	pid_t	 pid;
+	size_t	 k;
+	int	 status, rc = 0;
+
+	if (argc == 3 && strcmp(argv[1], "--run") == 0)
+		return run(strtoul(argv[2], NULL, 10));
+	for (k = 0; k < (argc > 1 ? (size_t)argc - 1 :
+	    HSS_ARRAY_LEN(defaults)); k++) {
+		snprintf(arg, sizeof(arg), "%lu", argc > 1 ?
+		    strtoul(argv[k + 1], NULL, 10) : defaults[k]);
+		fflush(stdout);
+		if ((pid = fork()) == 0) {
+			execl("/proc/self/exe", argv[0], "--run", arg,
+			    (char *)NULL);
+			perror("exec");
+			_exit(1);
+		}
+		if (pid == -1 || waitpid(pid, &status, 0) == -1 ||
+		    !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+			rc = 1;
+	}
+	return rc;
+}
