@@ -8,6 +8,7 @@
 
 #include <sys/types.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -304,6 +305,42 @@ outputs_check(const struct config *conf)
 	outset_free(set);
 	event_base_free(base);
 	return set != NULL ? 0 : -1;
+}
+
+/*
+ * Each source keeps its state journal open and a connection or two; the
+ * usual soft limit of 1024 descriptors runs out near 500 sources. Raise it
+ * to the hard limit (systemd's is 524288), up to NOFILE_WANT, and say so
+ * when even that is short for this configuration.
+ */
+#define NOFILE_WANT	65536
+
+static void
+raise_nofile(const struct config *conf)
+{
+	struct rlimit	 rl;
+	rlim_t		 want, need;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return;
+	want = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > NOFILE_WANT ?
+	    NOFILE_WANT : rl.rlim_max;
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+		rl.rlim_cur = want;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+			log_debug("setrlimit(RLIMIT_NOFILE, %llu): %s",
+			    (unsigned long long)want, strerror(errno));
+		getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	need = 64 + 3 * (rlim_t)conf->nsources + 4 * (rlim_t)conf->noutputs;
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need)
+		log_warnx("the open file limit is %llu (hard limit %llu) and "
+		    "%zu sources may need %llu; raise LimitNOFILE (systemd) "
+		    "or ulimit -n, or state saves and connections will fail "
+		    "with \"Too many open files\"",
+		    (unsigned long long)rl.rlim_cur,
+		    (unsigned long long)rl.rlim_max, conf->nsources,
+		    (unsigned long long)need);
 }
 
 static void
@@ -1516,6 +1553,7 @@ main(int argc, char *argv[])
 		return 1;
 	}
 	d.locked_dir = xstrdup(d.conf->state_directory);
+	raise_nofile(d.conf);
 	if ((d.base = event_base_new()) == NULL)
 		fatalx("cannot create the event loop");
 
