@@ -1545,9 +1545,11 @@ ckpt_cb(evutil_socket_t fd, short ev, void *arg)
 	buf_reset(&s->err);
 	rc = cursor_commit(s->cursor, cursor_end(s->cursor), &s->err);
 	/*
-	 * The save is synchronous (write, fsync, rename) and a large id set
-	 * takes a while: the next one waits CKPT_COST_FACTOR times as long,
-	 * so that checkpoints never take more than a tenth of the loop.
+	 * A save appends the new ids to the journal (the fdatasync and the
+	 * compaction run on the cursor's worker thread), so it is short; the
+	 * next one still waits CKPT_COST_FACTOR times as long as it took, so
+	 * that checkpoints never take more than a tenth of the loop should
+	 * the file system stall a write.
 	 */
 	took = time_mono_ms() - now;
 	s->ckpt_next = now + took + (CKPT_COST_FACTOR * took > CKPT_POLL_MS ?
