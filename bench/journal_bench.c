@@ -39,19 +39,12 @@
 #include "log.h"
 #include "util.h"
 
+#include "benchlib.h"
+
 #define T0		1700000000000LL
 #define DAY		86400000LL
 #define LOOKBACK	(DAY + 600000LL)	/* sweep_range + lookback */
 #define EVERY		1000
-
-static double
-now_s(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 /* A field of /proc/self/status (kB) or /proc/self/io (bytes), or -1. */
 static long long
@@ -88,17 +81,6 @@ cpu_s(void)
 	getrusage(RUSAGE_SELF, &ru);
 	return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
 	    ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
-}
-
-/* A UUID-shaped id (36 characters), like HSS event ids. */
-static void
-make_id(char *out, unsigned long i)
-{
-	unsigned long	 h = i * 2654435761UL + 0x9e3779b9UL;
-
-	snprintf(out, 37, "%08lx-%04lx-4%03lx-a%03lx-%012lx",
-	    h & 0xffffffff, i & 0xffff, (i >> 4) & 0xfff, (h >> 8) & 0xfff,
-	    i & 0xffffffffffffUL);
 }
 
 static int
