@@ -184,6 +184,18 @@ format_ip_family(const char *s)
 	return 0;
 }
 
+/* The bytes a JSON string holds as they are: printable ASCII but " and \. */
+#define J8(x)	x, x, x, x, x, x, x, x
+static const unsigned char json_plain[256] = {
+	J8(0), J8(0), J8(0), J8(0),			/* 0x00-0x1f */
+	1, 1, 0, 1, 1, 1, 1, 1, J8(1), J8(1), J8(1),	/* 0x20-0x3f: " */
+	J8(1), J8(1), J8(1), 1, 1, 1, 1, 0, 1, 1, 1,	/* 0x40-0x5f: \ */
+	J8(1), J8(1), J8(1), 1, 1, 1, 1, 1, 1, 1, 0,	/* 0x60-0x7f: DEL */
+	J8(0), J8(0), J8(0), J8(0), J8(0), J8(0), J8(0), J8(0),
+	J8(0), J8(0), J8(0), J8(0), J8(0), J8(0), J8(0), J8(0),
+};
+#undef J8
+
 void
 format_json_string(struct buf *b, const char *s)
 {
@@ -194,7 +206,12 @@ format_json_string(struct buf *b, const char *s)
 	size_t			 ulen;
 
 	buf_addc(b, '"');
-	for (run = p; *p != '\0'; p += ulen) {
+	for (run = p;; p += ulen) {
+		/* a table lookup a byte over runs of plain text */
+		while (json_plain[*p])
+			p++;
+		if (*p == '\0')
+			break;
 		rep = NULL;
 		ulen = 1;
 		if (*p < 0x80) {
@@ -238,6 +255,13 @@ format_json_number(struct buf *b, double d)
 
 	if (!isfinite(d)) {
 		buf_adds(b, "null");
+		return;
+	}
+	/* integers (most numbers of an event) without printf; -0 keeps its
+	 * sign through %.0f */
+	if (d == trunc(d) && fabs(d) < 9007199254740992.0 &&
+	    (d != 0 || !signbit(d))) {
+		buf_add_int(b, (int64_t)d);
 		return;
 	}
 	if (d == trunc(d) && fabs(d) < 1e17)

@@ -20,6 +20,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -2186,6 +2187,7 @@ test_severity_and_numbers(void **state)
 {
 	struct buf	 b;
 	cJSON		*j;
+	int		 c;
 
 	assert_int_equal(format_syslog_severity("Critical"), 2);
 	assert_int_equal(format_syslog_severity("High"), 3);
@@ -2213,6 +2215,39 @@ test_severity_and_numbers(void **state)
 	format_json_string(&b, "q\"b\\n\n\r\t\x01\x7f\xe2\x80\xa8\xff");
 	assert_string_equal(b.data, "\"q\\\"b\\\\n\\n\\r\\t\\u0001\\u007f"
 	    "\\u2028\xEF\xBF\xBD\"");
+	/* every byte between plain text, against the rules spelled out */
+	for (c = 1; c < 256; c++) {
+		char	 in[4] = { 'a', (char)c, 'b', '\0' }, want[16];
+
+		if (c == '"' || c == '\\')
+			snprintf(want, sizeof(want), "\"a\\%cb\"", c);
+		else if (c == '\n' || c == '\r' || c == '\t')
+			snprintf(want, sizeof(want), "\"a\\%cb\"",
+			    c == '\n' ? 'n' : c == '\r' ? 'r' : 't');
+		else if (c < 0x20 || c == 0x7f)
+			snprintf(want, sizeof(want), "\"a\\u%04xb\"", c);
+		else if (c >= 0x80)	/* a lone byte is not UTF-8 */
+			snprintf(want, sizeof(want), "\"a\xEF\xBF\xBD" "b\"");
+		else
+			snprintf(want, sizeof(want), "\"a%cb\"", c);
+		buf_reset(&b);
+		format_json_string(&b, in);
+		assert_string_equal(b.data, want);
+	}
+	/* integral numbers below 1e17 print as %.0f printed them */
+	for (c = 0; c < 57; c++) {
+		double	 d = ldexp(1.0, c) - 1.0, n = -d;
+		char	 want[64];
+
+		buf_reset(&b);
+		format_json_number(&b, d);
+		snprintf(want, sizeof(want), "%.0f", d);
+		assert_string_equal(b.data, want);
+		buf_reset(&b);
+		format_json_number(&b, n);
+		snprintf(want, sizeof(want), "%.0f", n);
+		assert_string_equal(b.data, want);
+	}
 	buf_free(&b);
 }
 
