@@ -271,7 +271,7 @@ read_lines(struct probe *p, const char *path)
 {
 	FILE	*f;
 	char	*line = NULL;
-	size_t	 cap = 0;
+	size_t	 cap = 0, room = 0;
 	ssize_t	 n;
 
 	if ((f = fopen(path, "r")) == NULL)
@@ -279,8 +279,12 @@ read_lines(struct probe *p, const char *path)
 	while ((n = getline(&line, &cap, f)) != -1) {
 		if (n > 0 && line[n - 1] == '\n')
 			line[--n] = '\0';
-		p->lines = xreallocarray(p->lines, p->nlines + 1,
-		    sizeof(*p->lines));
+		/* doubling: a realloc a line copied 1.6 GB under ASan */
+		if (p->nlines == room) {
+			room = room ? 2 * room : 1024;
+			p->lines = xreallocarray(p->lines, room,
+			    sizeof(*p->lines));
+		}
 		p->lines[p->nlines++] = xstrdup(line);
 	}
 	free(line);
