@@ -1209,13 +1209,19 @@ skip_value(const char *p, const char *end, long depth, size_t *commas)
 	return d == 0 ? p : NULL;
 }
 
-/* cJSON parses [v, ve) as one value, all of it. */
+/*
+ * cJSON parses [v, ve) as one value, all of it. Not a value starting with
+ * a byte order mark: cJSON skips one where its text begins, and [v, ve)
+ * is inside the page.
+ */
 static cJSON *
 parse_exact(const char *v, const char *ve)
 {
 	cJSON		*j;
 	const char	*e = NULL;
 
+	if (ve - v >= 3 && memcmp(v, "\xef\xbb\xbf", 3) == 0)
+		return NULL;
 	if ((j = cJSON_ParseWithLengthOpts(v, (size_t)(ve - v), &e, 0)) ==
 	    NULL)
 		return NULL;

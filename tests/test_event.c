@@ -754,11 +754,12 @@ test_stream_agrees_on_shapes(void **state)
 		"{\"total_num\":0,\"data_list\":[[}],1]}",
 		"{\"total_num\":1,\"data_list\":[\xef\xbb\xbf{\"event_id\":"
 		    "\"a\",\"occur_time\":1}]}",
+		"{\"total_num\":\xef\xbb\xbf\"1\",\"data_list\":[]}",
 	};
 	/* 1: read an event at a time; 0: handed to the whole parse */
 	static const int	 streamed[] = {
 		1, 1, 1, 1, 0, 0, 0, 1, 1, 1, 1, 1, 1, 0, 1, 0, 0, 0, 0, 0,
-		0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 1,
+		0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 1, 0,
 	};
 	struct event_page	 pg;
 	struct buf		 err;
