@@ -2,8 +2,9 @@
 """SIGKILL at random instants while a source saves checkpoints as fast as it
 can (one two-day window of 25,000 events, pages of 250, a checkpoint each
 time the outputs have acknowledged everything) and its journal is compacted
-(it outgrows 256 KB): 8 kills, each after a random number of events or a
-random delay, then a run to the end. After each kill the saved state (the
+(it outgrows 256 KB): up to 8 kills, each after a random number of events
+or a random delay (a run that reads every event left before its kill's
+moment ends the series, after 2 kills at least), then a run to the end. After each kill the saved state (the
 snapshot and its journal files) is readable and holds only delivered ids,
 and the next run starts from it (no state file is ever corrupt); in the
 end every event was delivered, and no saved id was delivered again."""
@@ -67,7 +68,17 @@ def test(h):
                 os.path.exists(out) and count_lines(out) >= 50), 60,
                 "50 events from %s" % name, interval=0.005)
             time.sleep(rnd.uniform(0.0, 1.5))
-        assert p.poll() is None, "%s ended before the kill" % name
+        if p.poll() is not None:
+            # A fast build read every event left before this kill's
+            # moment: the series of kills ends here, after 2 at least.
+            assert p.returncode == 0 and len(saves) >= 2, (
+                "%s ended (%s) after %d kills" % (name, p.returncode,
+                                                  len(saves)))
+            runs.append(name)
+            printed.update(parse(h.read(name + ".out")))
+            had_state.append(os.path.exists(os.path.join(statedir,
+                                                         "kj.json")))
+            break
         p.send_signal(signal.SIGKILL)
         p.wait(timeout=10)
         runs.append(name)
@@ -97,7 +108,7 @@ def test(h):
     counts = collections.Counter(i for ids in per_run for i in ids)
     missing = want - set(counts)
     assert not missing, "lost %d ids after %d kills, e.g. %s" % (
-        len(missing), KILLS, sorted(missing)[:3])
+        len(missing), len(saves), sorted(missing)[:3])
     final = statefile.read(statedir, "kj")
     assert want <= {p[0] for p in final["ids"]}, "the final state lacks ids"
     print("delivered per run: %s" % [len(ids) for ids in per_run])
