@@ -9,7 +9,6 @@ snapshot and its journal files) is readable and holds only delivered ids,
 and the next run starts from it (no state file is ever corrupt); in the
 end every event was delivered, and no saved id was delivered again."""
 import collections
-import json
 import os
 import random
 import signal
@@ -22,22 +21,6 @@ import statefile
 
 KILLS = 8
 EVENTS = 25000
-
-
-def parse(text):
-    """Complete JSON lines; a line cut by SIGKILL was never acknowledged."""
-    ids = []
-    for line in text.split("\n"):
-        try:
-            ids.append(json.loads(line)["event_id"])
-        except ValueError:
-            pass
-    return ids
-
-
-def count_lines(path):
-    with open(path, "rb") as f:
-        return f.read().count(b"\n")
 
 
 def test(h):
@@ -61,11 +44,11 @@ def test(h):
         if k % 2 == 0:
             want_lines = rnd.randint(100, 2500)
             H.wait_for(lambda: p.poll() is not None or (
-                os.path.exists(out) and count_lines(out) >= want_lines), 60,
+                os.path.exists(out) and H.count_lines(out) >= want_lines), 60,
                 "%d events from %s" % (want_lines, name), interval=0.005)
         else:
             H.wait_for(lambda: p.poll() is not None or (
-                os.path.exists(out) and count_lines(out) >= 50), 60,
+                os.path.exists(out) and H.count_lines(out) >= 50), 60,
                 "50 events from %s" % name, interval=0.005)
             time.sleep(rnd.uniform(0.0, 1.5))
         if p.poll() is not None:
@@ -75,14 +58,14 @@ def test(h):
                 "%s ended (%s) after %d kills" % (name, p.returncode,
                                                   len(saves)))
             runs.append(name)
-            printed.update(parse(h.read(name + ".out")))
+            printed.update(H.delivered_ids(h.read(name + ".out")))
             had_state.append(os.path.exists(os.path.join(statedir,
                                                          "kj.json")))
             break
         p.send_signal(signal.SIGKILL)
         p.wait(timeout=10)
         runs.append(name)
-        printed.update(parse(h.read(name + ".out")))
+        printed.update(H.delivered_ids(h.read(name + ".out")))
         saved = statefile.ids(statedir, "kj")
         assert saved <= printed, "%s: %d saved ids never delivered" % (
             name, len(saved - printed))
@@ -93,7 +76,7 @@ def test(h):
     assert rc == 0, err[-2000:]
     runs.append("final")
 
-    per_run = [parse(h.read(name + ".out")) for name in runs]
+    per_run = [H.delivered_ids(h.read(name + ".out")) for name in runs]
     errs = "".join(h.read(name + ".err") for name in runs)
     assert " is corrupt " not in errs, errs[-3000:]
     for k, name in enumerate(runs[1:]):

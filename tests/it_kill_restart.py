@@ -5,7 +5,6 @@ file was delivered and is never delivered again, so the duplicates are only
 what a killed run had handed out but not yet saved (at most the window in
 flight; mid-window checkpoints make it less)."""
 import collections
-import json
 import os
 import random
 import signal
@@ -17,24 +16,6 @@ import statefile
 
 KILLS = 10
 PAGE = 1000
-
-
-def parse(text):
-    """Complete JSON lines; a line cut by SIGKILL was never acknowledged."""
-    ids = []
-    for line in text.split("\n"):
-        if not line:
-            continue
-        try:
-            ids.append(json.loads(line)["event_id"])
-        except ValueError:
-            pass
-    return ids
-
-
-def count_lines(path):
-    with open(path, "rb") as f:
-        return f.read().count(b"\n")
 
 
 def test(h):
@@ -58,7 +39,7 @@ def test(h):
         want_lines = rnd.randint(50, 1500)
         out = os.path.join(h.dir, name + ".out")
         H.wait_for(lambda: p.poll() is not None or (
-            os.path.exists(out) and count_lines(out) >= want_lines), 60,
+            os.path.exists(out) and H.count_lines(out) >= want_lines), 60,
             "%d events from %s" % (want_lines, name), interval=0.005)
         assert p.poll() is None, "%s ended before the kill" % name
         p.send_signal(signal.SIGKILL)
@@ -66,7 +47,7 @@ def test(h):
         runs.append(name)
         # What the cursor holds was delivered: a saved id (window commit
         # or mid-window checkpoint) is on some run's output, whole.
-        printed.update(parse(h.read(name + ".out")))
+        printed.update(H.delivered_ids(h.read(name + ".out")))
         saved = statefile.ids(os.path.dirname(state), "kill")
         assert saved <= printed, "%s: %d saved ids never delivered" % (
             name, len(saved - printed))
@@ -79,7 +60,7 @@ def test(h):
     got = []
     per_run = []
     for name in runs:
-        ids = parse(h.read(name + ".out"))
+        ids = H.delivered_ids(h.read(name + ".out"))
         per_run.append(ids)
         got += ids
     print("delivered per run: %s" % [len(ids) for ids in per_run])

@@ -228,6 +228,12 @@ def delivered_ids(stdout_text):
     return ids
 
 
+def count_lines(path):
+    """The complete lines of a file the daemon is writing."""
+    with open(path, "rb") as f:
+        return f.read().count(b"\n")
+
+
 def gap_messages(stdout_text):
     """The _hss objects of the json-format gap messages on stdout."""
     gaps = []
