@@ -55,6 +55,8 @@
 #define OFFSET_MAX		2000000	/* the API refuses a larger offset */
 #define MAX_REREADS		3	/* completeness re-reads per window */
 #define MAX_SPLIT		32	/* parts a window is split into at once */
+#define SLICE_PAGES		64	/* a window holding more pages is read */
+#define SLICE_PART_PAGES	32	/* ... in slices of about this many */
 #define MAX_PARTS		(MAX_SPLIT * (MAX_REREADS + 2) + 64)
 #define PARSE_TRIES		3	/* a page failing this often is isolated */
 #define SLICE_MS		1000	/* isolation stops at slices this short */
@@ -827,21 +829,31 @@ static void	reader_pass_done(struct reader *);
 static void	reader_trim_pending(struct reader *, int64_t, int64_t);
 
 /*
- * Split r->cur into parts of about three quarters of a page each (assuming
+ * Into how many parts of about three quarters of a page each (assuming
  * events spread evenly; a part that still holds more is split again when it
- * is read) and queue them, earliest first, each to be read at pass. Parts
- * overlap by a millisecond; dedupe drops what both return. Returns 0 when
- * the window is too short to split or the queue is full.
+ * is read) r->cur is split to be read again; a window beyond the offset
+ * cap, into parts of half of what offsets reach.
+ */
+static int64_t
+one_page_parts(const struct reader *r)
+{
+	if (r->total > OFFSET_MAX)
+		return r->total / (OFFSET_MAX / 2) + 1;
+	return (r->total * 4 / 3) / r->s->conf->page_size + 1;
+}
+
+/*
+ * Split r->cur into k parts (at most MAX_SPLIT, each at least 2 ms long)
+ * and queue them, earliest first, each to be read at pass: the queue is
+ * kept in time order (the earliest part on top), which live_through()
+ * relies on. Parts overlap by a millisecond; dedupe drops what both return.
+ * Returns 0 when the window is too short to split or the queue is full.
  */
 static int
-reader_split(struct reader *r, int pass)
+reader_split(struct reader *r, int pass, int64_t k)
 {
-	int64_t	 len = r->cur.end - r->cur.begin, k, i;
-	int	 ps = r->s->conf->page_size;
+	int64_t	 len = r->cur.end - r->cur.begin, i;
 
-	k = (r->total * 4 / 3) / ps + 1;
-	if (r->total > OFFSET_MAX)
-		k = r->total / (OFFSET_MAX / 2) + 1;
 	if (k > MAX_SPLIT)
 		k = MAX_SPLIT;
 	if (k > len / 2)
@@ -945,7 +957,7 @@ process_page(struct reader *r, const struct api_result *res)
 	int64_t			 limit = r->fine ? FINE_LIMIT :
 				    s->conf->page_size;
 	char			 why[256];
-	int			 rc, fails;
+	int			 rc, fails, queued;
 
 	buf_reset(&s->err);
 	event_page_clear(&s->page);
@@ -974,11 +986,35 @@ process_page(struct reader *r, const struct api_result *res)
 	 * page that is not full says the total is not what it claims.
 	 */
 	if (r->offset == 0 && (int64_t)items >= limit &&
-	    r->total > OFFSET_MAX + limit && reader_split(r, r->pass)) {
+	    r->total > OFFSET_MAX + limit &&
+	    reader_split(r, r->pass, one_page_parts(r))) {
 		log_info("source \"%s\": %s %s holds %" PRId64 " events, "
 		    "more than the API's offsets reach; reading it in parts",
 		    s->conf->name, reader_what(r), window_str(&r->cur),
 		    r->total);
+		event_page_clear(&s->page);
+		reader_next_part(r);
+		return;
+	}
+	/*
+	 * A dense window (more than SLICE_PAGES pages) is read in time slices
+	 * of about SLICE_PART_PAGES pages, earliest first, so that what is
+	 * held per window stays bounded: the ids seen in a pass are those of
+	 * a slice, and the live window's checkpoints move the cursor's end to
+	 * the slice being read (live_through()), which prunes the ids behind
+	 * it. A slice is read as any part: completeness, re-reads, isolation.
+	 * This page is read again with its slice (one call more per window).
+	 */
+	queued = r->npending;
+	if (r->offset == 0 && (int64_t)items >= limit && !r->iso &&
+	    !r->fine && r->total > SLICE_PAGES * limit &&
+	    reader_split(r, r->pass, (r->total + SLICE_PART_PAGES * limit -
+	    1) / (SLICE_PART_PAGES * limit))) {
+		log_info("source \"%s\": %s %s holds %" PRId64 " events; "
+		    "reading it in %d slices%s", s->conf->name,
+		    reader_what(r), window_str(&r->cur), r->total,
+		    r->npending - queued, r->kind == READER_LIVE ?
+		    ", the cursor moving with them" : "");
 		event_page_clear(&s->page);
 		reader_next_part(r);
 		return;
@@ -1156,7 +1192,7 @@ reader_pass_done(struct reader *r)
 	if (r->pass < MAX_REREADS) {
 		s->st.rereads++;
 		split = r->total > s->conf->page_size && !r->fine &&
-		    reader_split(r, r->pass + 1);
+		    reader_split(r, r->pass + 1, one_page_parts(r));
 		log_info("source \"%s\": %s %s: %" PRIu64 " distinct events "
 		    "of %" PRId64 "%s; reading it again%s (%d of %d)",
 		    s->conf->name, reader_what(r), window_str(&r->cur),
@@ -1309,6 +1345,35 @@ commit_end(struct source *s)
 	return end;
 }
 
+/*
+ * How far the live window being read is read: the start of the part being
+ * read. The parts are queued in time order, the earliest on top (a slice,
+ * a re-read in parts, an isolation: each queues the parts of the one being
+ * read, which are all earlier than those left), so every event before that
+ * part's begin was read and handed to the outputs, or reported as a gap. A
+ * checkpoint or a stop whose outputs acknowledged all of it commits this
+ * as the end, clamped like commit_end() and never before the committed
+ * end; so a dense window's cursor moves with its slices and its ids behind
+ * the lookback and sweep_range are pruned as it goes. Not reading a
+ * window: the committed end.
+ */
+static int64_t
+live_through(struct source *s)
+{
+	const struct reader	*r = &s->live;
+	int64_t			 end = cursor_end(s->cursor), t;
+
+	if (s->window_read || (s->state != SOURCE_FETCHING &&
+	    s->state != SOURCE_BACKOFF && s->state != SOURCE_PAUSED &&
+	    s->state != SOURCE_STOPPING) || r->cur.begin <= r->win.begin ||
+	    r->cur.begin > r->win.end)
+		return end;
+	t = r->cur.begin;
+	if (r->date_max > 0)
+		t = min64(t, r->date_max - max64(s->conf->settle_ms, 0));
+	return max64(end, t);
+}
+
 /* Log, at most hourly, that max_tracked_ids dropped ids. */
 static void
 note_over_max(struct source *s)
@@ -1334,8 +1399,11 @@ source_commit(struct source *s)
 	int64_t	 end, delay;
 	int	 whole = s->window_read;
 
-	/* On stop with a partial window only the delivered ids are saved. */
-	end = whole ? commit_end(s) : cursor_end(s->cursor);
+	/*
+	 * On stop with a partial window the delivered ids are saved, and the
+	 * end moves to what of the window was read (its slices).
+	 */
+	end = whole ? commit_end(s) : live_through(s);
 	buf_reset(&s->err);
 	if (cursor_commit(s->cursor, end, &s->err) == -1) {
 		s->save_fails++;
@@ -1373,9 +1441,11 @@ source_commit(struct source *s)
 	note_over_max(s);
 	if (!whole) {
 		log_info("source \"%s\": stopped; %zu delivered ids saved, the "
-		    "window %s is read again at the next start",
+		    "window %s is read again%s%s at the next start",
 		    s->conf->name, cursor_count(s->cursor),
-		    window_str(&s->live.win));
+		    window_str(&s->live.win), end > s->live.win.begin ?
+		    " from " : "", end > s->live.win.begin ?
+		    time_str(end - s->conf->lookback_ms) : "");
 		source_finish(s, 0);
 		return;
 	}
@@ -1516,8 +1586,9 @@ sweep_done(struct reader *r)
  * that would send all of it again. So, every CKPT_POLL_MS while a
  * window is being read (or the sweep delivers): if the outputs have
  * acknowledged every message this source handed them, the cursor (every
- * id enqueued, so every id acknowledged) is saved with the end unchanged.
- * Reading never waits for it; when the receivers lag, the next tick tries
+ * id enqueued, so every id acknowledged) is saved, the end moved to what
+ * of the window is read (live_through(): a dense window's slices; else
+ * unchanged). Reading never waits for it; when the receivers lag, the next tick tries
  * again. Against the real API (a call every 12 s) the acknowledgements of
  * a page arrive well before the next page, so a crash repeats at most a
  * page.
@@ -1526,7 +1597,7 @@ static void
 ckpt_cb(evutil_socket_t fd, short ev, void *arg)
 {
 	struct source	*s = arg;
-	int64_t		 now = time_mono_ms(), took;
+	int64_t		 now = time_mono_ms(), took, end;
 	int		 rc;
 
 	if (s->unsaved == 0 || (s->state != SOURCE_FETCHING &&
@@ -1543,7 +1614,8 @@ ckpt_cb(evutil_socket_t fd, short ev, void *arg)
 	}
 	s->unsaved = 0;
 	buf_reset(&s->err);
-	rc = cursor_commit(s->cursor, cursor_end(s->cursor), &s->err);
+	end = live_through(s);
+	rc = cursor_commit(s->cursor, end, &s->err);
 	/*
 	 * A save appends the new ids to the journal (the fdatasync and the
 	 * compaction run on the cursor's worker thread), so it is short; the
@@ -1562,9 +1634,9 @@ ckpt_cb(evutil_socket_t fd, short ev, void *arg)
 	}
 	s->st.committed += s->sent_in_window;
 	s->sent_in_window = 0;
-	log_debug("source \"%s\": checkpoint of window %s (%zu ids, %lld ms)",
-	    s->conf->name, window_str(&s->live.win), cursor_count(s->cursor),
-	    (long long)took);
+	log_debug("source \"%s\": checkpoint of window %s (end %s, %zu ids, "
+	    "%lld ms)", s->conf->name, window_str(&s->live.win),
+	    time_str(end), cursor_count(s->cursor), (long long)took);
 }
 
 static void
