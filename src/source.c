@@ -1588,10 +1588,10 @@ sweep_done(struct reader *r)
  * acknowledged every message this source handed them, the cursor (every
  * id enqueued, so every id acknowledged) is saved, the end moved to what
  * of the window is read (live_through(): a dense window's slices; else
- * unchanged). Reading never waits for it; when the receivers lag, the next tick tries
- * again. Against the real API (a call every 12 s) the acknowledgements of
- * a page arrive well before the next page, so a crash repeats at most a
- * page.
+ * unchanged). Reading never waits for it; when the receivers lag, the
+ * next tick tries again. Against the real API (a call every 12 s) the
+ * acknowledgements of a page arrive well before the next page, so a crash
+ * repeats at most a page.
  */
 static void
 ckpt_cb(evutil_socket_t fd, short ev, void *arg)
