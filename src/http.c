@@ -70,7 +70,15 @@ struct http {
 	TAILQ_HEAD(, http_xfer)		 xfers;
 	LIST_HEAD(, http_sock)		 socks;
 	size_t				 nxfers;
+	/*
+	 * The room of the last body, kept for the next (at most
+	 * BODY_SPARE_MAX): a page of megabytes in fresh memory took a page
+	 * fault every 4 KB, which cost as much CPU as reading its events
+	 * (bench/run --only cpu: 2.6 s against 4.7 s for 100,000 events).
+	 */
+	struct buf			 spare;
 };
+#define BODY_SPARE_MAX	(32u << 20)
 
 static void	http_check_done(struct http *);
 static void	xfer_free(struct http_xfer *);
@@ -175,7 +183,11 @@ write_cb(char *p, size_t size, size_t nmemb, void *arg)
 	 * megabytes then takes no copy while it grows and no room unused.
 	 * (A compressed body is longer: it grows from there as without.)
 	 */
-	if (x->body.data == NULL && curl_easy_getinfo(x->easy,
+	if (x->body.data == NULL && x->http->spare.data != NULL) {
+		x->body = x->http->spare;
+		buf_init(&x->http->spare);
+	}
+	if (x->body.len == 0 && curl_easy_getinfo(x->easy,
 	    CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl) == CURLE_OK && cl > 0 &&
 	    (uint64_t)cl <= x->max_response)
 		buf_reserve(&x->body, (size_t)cl);
@@ -383,6 +395,7 @@ http_free(struct http *h)
 		free(s);
 	}
 	evtimer_del(&h->timer);
+	buf_free(&h->spare);
 	free(h);
 	curl_global_cleanup();
 }
@@ -416,7 +429,11 @@ xfer_free(struct http_xfer *x)
 	/* what was written: the room after it never held anything */
 	if (x->body.data != NULL)
 		OPENSSL_cleanse(x->body.data, x->body.len);
-	buf_free(&x->body);
+	if (h->spare.data == NULL && x->body.cap <= BODY_SPARE_MAX) {
+		h->spare = x->body;
+		h->spare.len = 0;
+	} else
+		buf_free(&x->body);
 	reset_headers(x);
 	free(x->setup_error);
 	TAILQ_REMOVE(&h->xfers, x, entry);
