@@ -1433,9 +1433,9 @@ main(int argc, char *argv[])
 	 * block freed (up to 32 MB), so after the first page the response
 	 * bodies (1 to 5 MB each) came from the heap, which they left
 	 * fragmented: 12 MB of heap after a window of 10,000 events, 3.6 MB
-	 * with this (bench/run --only rss). A body is mapped and unmapped
-	 * once a page: about 1,100 page faults a page of 1000 events of
-	 * 4.4 KB, some 0.3 us an event.
+	 * with this (bench/run --only rss). http.c keeps the room of the
+	 * last body for the next, so that a body is not mapped afresh (a
+	 * page fault every 4 KB) for each page.
 	 */
 	(void)mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 #endif

@@ -32,12 +32,6 @@ def iso(ms):
     return t.strftime("%Y-%m-%dT%H:%M:%S") + ".%03dZ" % (ms % 1000)
 
 
-def ms(text):
-    t = datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(
-        tzinfo=datetime.timezone.utc)
-    return int(t.timestamp()) * 1000 + t.microsecond // 1000
-
-
 def ids_in(sink, n, what):
     D.wait(lambda: len(sink.json_ids()) >= n, 30, what)
     return sink.json_ids()
@@ -114,7 +108,7 @@ def test(h):
     m = re.search(r'replay of source "src1" from (\S+) to (\S+): OK: (\d+) '
                   r'events sent to every output \(3\) and acknowledged', err)
     assert m, err[-2000:]
-    lo, hi = ms(m.group(1)), ms(m.group(2))
+    lo, hi = H.iso_ms(m.group(1)), H.iso_ms(m.group(2))
     assert t0 - 30 * HOUR_MS <= lo <= t1 - 30 * HOUR_MS, (t0, lo)
     assert hi - lo == 24 * HOUR_MS, (lo, hi)
     want = h.sim_ids(begin=lo, end=hi)

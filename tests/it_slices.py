@@ -12,7 +12,6 @@ hold far fewer ids than the window has. A SIGKILL after a checkpoint moved
 the end: the next run's window starts at that end minus the lookback, not
 at the window's begin, and the two runs deliver every event, none twice
 but those of the last unsaved moment."""
-import datetime
 import os
 import re
 import signal
@@ -27,13 +26,9 @@ CKPT = re.compile(r'source "sl": checkpoint of window (\S+)\.\.(\S+) '
                   r'\(end (\S+), (\d+) ids')
 
 
-def ms(iso):
-    d = datetime.datetime.strptime(iso, "%Y-%m-%dT%H:%M:%S.%fZ")
-    return int(d.replace(tzinfo=datetime.timezone.utc).timestamp() * 1000)
-
-
 def checkpoints(text):
-    return [(ms(m.group(1)), ms(m.group(2)), ms(m.group(3)), int(m.group(4)))
+    return [(H.iso_ms(m.group(1)), H.iso_ms(m.group(2)),
+             H.iso_ms(m.group(3)), int(m.group(4)))
             for m in CKPT.finditer(text)]
 
 
@@ -81,8 +76,8 @@ def test(h):
                          stderr_name="once.err")
     assert rc == 0, err[-3000:]
     m = re.search(r'source "sl": window (\S+)\.\.', err)
-    assert m and ms(m.group(1)) == ends[-1] - 60000, (m and m.group(0),
-                                                      ends[-1])
+    assert m and H.iso_ms(m.group(1)) == ends[-1] - 60000, (
+        m and m.group(0), ends[-1])
     second = H.delivered_ids(out)
     assert len(set(first)) == len(first) and len(set(second)) == len(second)
     assert set(first) | set(second) == want, len(want - set(first + second))

@@ -4,6 +4,7 @@ config files, the daemon as a subprocess, and bounded polling.
 Every wait is a poll with a deadline; every process started is stopped by
 Harness.close(), which the tests call from a finally block.
 """
+import datetime
 import json
 import os
 import signal
@@ -244,6 +245,14 @@ def gap_messages(stdout_text):
             if "event_id" not in o and h.get("type") == "gap":
                 gaps.append(h)
     return gaps
+
+
+def iso_ms(text):
+    """The epoch milliseconds of a time as the daemon logs it
+    (2026-12-02T06:51:32.289Z), exact (no float rounding)."""
+    t = datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(
+        tzinfo=datetime.timezone.utc)
+    return int(t.timestamp()) * 1000 + t.microsecond // 1000
 
 
 def faketime_lib():
