@@ -101,6 +101,16 @@ class Faults(unittest.TestCase):
         self.assertEqual(len(e.partial), full // 2)
         self.assertTrue(e.partial.startswith(b'{"total_num":'))
 
+    def test_slowbody(self):
+        """Half the body, a pause of --stall-time, then the rest."""
+        self.fault("slowbody")
+        t = time.monotonic()
+        r = self.sim.events(P)
+        self.assertEqual(r.status, 200)
+        self.assertEqual(int(r.header("Content-Length")), len(r.body))
+        self.assertIn("data_list", json.loads(r.body))
+        self.assertGreaterEqual(time.monotonic() - t, 1.8)
+
     def test_invalid_json(self):
         self.fault("invalid")
         r = self.sim.events(P)

@@ -27,7 +27,7 @@ from .util import (iso_utc_us, is_loopback, parse_duration_ms,
                    parse_signed_duration_ms, wall_ms)
 
 FAULT_KINDS = ["500", "502", "503", "504", "reset", "stall", "truncated",
-               "invalid", "errorbody", "token"]
+               "invalid", "errorbody", "token", "slowbody"]
 FAULT_BODIES = {
     "500": (500, "HSS.0041", "Internal query error"),
     "502": (502, "APIGW.0202", "Backend unavailable"),
@@ -701,6 +701,25 @@ class Handler(BaseHTTPRequestHandler):
             sim.stop.wait(stall_ms / 1000.0)
             with sim.lock:
                 sim.stalling -= 1
+        if fault == "slowbody":
+            # the first half of the body, a pause, then the rest: a client
+            # that reads a page as it arrives has half of it meanwhile
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json;charset=UTF-8")
+            self.send_header("Content-Length", str(len(out)))
+            self.send_header("X-Request-Id", self.request_id)
+            rec["status"] = 200
+            self.commit_rec()
+            self.end_headers()
+            self.wfile.write(out[:len(out) // 2])
+            self.wfile.flush()
+            with sim.lock:
+                sim.stalling += 1
+            sim.stop.wait(stall_ms / 1000.0)
+            with sim.lock:
+                sim.stalling -= 1
+            self.wfile.write(out[len(out) // 2:])
+            return
         if fault == "truncated":
             self.send_response(200)
             self.send_header("Content-Type", "application/json;charset=UTF-8")
