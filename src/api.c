@@ -76,6 +76,8 @@ struct api_call {
 	int64_t			 signed_ms;	/* X-Sdk-Date sent, as ms */
 	int			 holding;	/* a rate-limit token */
 	int			 spare;		/* low priority: spare tokens */
+	long			(*consume)(const char *, size_t, void *);
+	void			*consume_arg;
 	char			*setup_error;
 	TAILQ_ENTRY(api_call)	 entry;
 };
@@ -254,6 +256,14 @@ void
 api_call_spare(struct api_call *c)
 {
 	c->spare = 1;
+}
+
+void
+api_call_consume(struct api_call *c, long (*consume)(const char *, size_t,
+    void *), void *arg)
+{
+	c->consume = consume;
+	c->consume_arg = arg;
 }
 
 void
@@ -657,6 +667,8 @@ call_send(struct api_call *c)
 	req.proxy = c->proxy;
 	req.timeout_ms = c->timeout_ms;
 	req.max_response = c->api->max_response;
+	req.consume = c->consume;
+	req.consume_arg = c->consume_arg;
 	c->calls++;
 	c->xfer = http_request(c->api->http, &req, http_done, c);
 	for (i = 0; i < nh; i++)

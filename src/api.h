@@ -89,6 +89,13 @@ struct api_call	*api_list_events(struct api *, const struct source_config *,
  */
 #define API_SPARE_KEEP	1
 void		 api_call_spare(struct api_call *);
+/*
+ * A 200 body read as it arrives (see http_req's consume): the result's
+ * body is then what consume() left unconsumed. consume() must not cancel
+ * the call. Right after api_list_events(), before returning to the loop.
+ */
+void		 api_call_consume(struct api_call *, long (*)(const char *,
+		    size_t, void *), void *);
 /* No callback after this. NULL, or from inside the callback: no-op. */
 void		 api_call_cancel(struct api_call *);
 /* The 429s absorbed so far by a call in flight (--check says why it

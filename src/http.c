@@ -47,6 +47,11 @@ struct http_xfer {
 	int			 secret_body;
 	size_t			 max_response;
 	int			 too_large;
+	size_t			 received;	/* body bytes, consumed or not */
+	long			(*consume)(const char *, size_t, void *);
+	void			*consume_arg;
+	int			 consuming;	/* 0: not yet known, 1, -1: no */
+	int			 aborted;	/* by consume() */
 	int64_t			 start_ms;
 	struct buf		 body;
 	char			*date;
@@ -79,6 +84,8 @@ struct http {
 	struct buf			 spare;
 };
 #define BODY_SPARE_MAX	(32u << 20)
+/* A body read as it arrives holds an event or so: more room is let go. */
+#define BODY_STREAM_ROOM	(256u * 1024)
 
 static void	http_check_done(struct http *);
 static void	xfer_free(struct http_xfer *);
@@ -167,17 +174,64 @@ debug_cb(CURL *easy, curl_infotype type, char *data, size_t size, void *arg)
 	return 0;
 }
 
+/*
+ * A 200 body read as it arrives (http_req's consume): what is consumed is
+ * dropped at once, so the room held is about what arrives at a time, not
+ * the body. A large room kept from a body read whole is let go first.
+ */
+static size_t
+consume_body(struct http_xfer *x, const char *p, size_t n)
+{
+	long	 used;
+
+	if (x->body.data == NULL) {
+		if (x->http->spare.data != NULL &&
+		    x->http->spare.cap <= BODY_STREAM_ROOM) {
+			x->body = x->http->spare;
+			buf_init(&x->http->spare);
+		} else
+			buf_free(&x->http->spare);
+	}
+	buf_add(&x->body, p, n);
+	used = x->consume(x->body.data, x->body.len, x->consume_arg);
+	if (used == HTTP_CONSUME_ABORT) {
+		x->aborted = 1;
+		return 0;	/* aborts the transfer: CURLE_WRITE_ERROR */
+	}
+	if (used == HTTP_CONSUME_WHOLE) {
+		x->consuming = -1;
+		return n;
+	}
+	if (used < 0 || (size_t)used > x->body.len)
+		fatalx("http: consumed %ld of %zu bytes", used, x->body.len);
+	if (used > 0) {
+		OPENSSL_cleanse(x->body.data, (size_t)used);
+		memmove(x->body.data, x->body.data + used,
+		    x->body.len - (size_t)used);
+		x->body.len -= (size_t)used;
+	}
+	return n;
+}
+
 static size_t
 write_cb(char *p, size_t size, size_t nmemb, void *arg)
 {
 	struct http_xfer	*x = arg;
 	size_t			 n = size * nmemb;
 	curl_off_t		 cl = -1;
+	long			 status = 0;
 
-	if (n > x->max_response || x->body.len > x->max_response - n) {
+	if (n > x->max_response || x->received > x->max_response - n) {
 		x->too_large = 1;
 		return 0;	/* aborts the transfer: CURLE_WRITE_ERROR */
 	}
+	x->received += n;
+	if (x->consume != NULL && x->consuming == 0)
+		x->consuming = curl_easy_getinfo(x->easy,
+		    CURLINFO_RESPONSE_CODE, &status) == CURLE_OK &&
+		    status == 200 ? 1 : -1;
+	if (x->consuming == 1)
+		return consume_body(x, p, n);
 	/*
 	 * Room for the announced length at once (within the cap): a page of
 	 * megabytes then takes no copy while it grows and no room unused.
@@ -187,7 +241,7 @@ write_cb(char *p, size_t size, size_t nmemb, void *arg)
 		x->body = x->http->spare;
 		buf_init(&x->http->spare);
 	}
-	if (x->body.len == 0 && curl_easy_getinfo(x->easy,
+	if (x->body.len == 0 && x->received == n && curl_easy_getinfo(x->easy,
 	    CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl) == CURLE_OK && cl > 0 &&
 	    (uint64_t)cl <= x->max_response)
 		buf_reserve(&x->body, (size_t)cl);
@@ -456,6 +510,9 @@ xfer_complete(struct http_xfer *x, CURLcode rc)
 	if (x->setup_error != NULL) {
 		r.failed = 1;
 		r.error = x->setup_error;
+	} else if (x->aborted) {
+		r.failed = 1;
+		r.error = "aborted by the reader";
 	} else if (x->too_large || rc == CURLE_FILESIZE_EXCEEDED) {
 		/* The write callback's cap, or curl's on a Content-Length. */
 		r.failed = 1;
@@ -571,6 +628,8 @@ http_request(struct http *h, const struct http_req *req, http_cb cb,
 	x->cb = cb;
 	x->arg = arg;
 	x->secret_body = req->secret_body;
+	x->consume = req->consume;
+	x->consume_arg = req->consume_arg;
 	x->max_response = req->max_response != 0 ? req->max_response :
 	    HTTP_DEFAULT_MAX_RESPONSE;
 	x->start_ms = time_mono_ms();

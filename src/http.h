@@ -35,7 +35,21 @@ struct http_req {
 	int64_t		  connect_timeout_ms;	/* 0: the default above */
 	size_t		  max_response;	/* body cap; 0: the default above */
 	int		  secret_body;	/* never log the request body */
+	/*
+	 * Optional: a 200 body read as it arrives. consume() is called with
+	 * the part of the body received and not yet consumed (at least one
+	 * byte more than at the last call) and returns how many of its
+	 * leading bytes it consumed (they are dropped: the body in the
+	 * response is what was never consumed), HTTP_CONSUME_WHOLE to stop
+	 * the calls and have the rest of the body kept whole, or
+	 * HTTP_CONSUME_ABORT to end the transfer (then failed, with the
+	 * error "aborted by the reader").
+	 */
+	long		(*consume)(const char *, size_t, void *);
+	void		 *consume_arg;
 };
+#define HTTP_CONSUME_WHOLE	(-1L)
+#define HTTP_CONSUME_ABORT	(-2L)
 
 struct http_resp {
 	long		 status;	/* HTTP status; 0 when none */
