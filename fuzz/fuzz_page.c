@@ -6,8 +6,9 @@
  * and JSON that parses.
  *
  * The page is read as the daemon reads it, an event at a time
- * (event_page_open/next), and also as one tree (event_page_parse_whole):
- * both must agree, event for event and rejection for rejection, and fail
+ * (event_page_open/next), as it arrives in pieces of three sizes
+ * (event_stream_next), and also as one tree (event_page_parse_whole): all
+ * must agree, event for event and rejection for rejection, and fail
  * together.
  */
 #include "autoconf.h"
@@ -164,6 +165,79 @@ check_formats(const struct hss_event *ev)
 	}								\
 } while (0)
 
+/*
+ * The page as the daemon reads it while it arrives (event_stream_next), in
+ * pieces of chunk bytes: what it reads must be what the whole tree holds,
+ * in order, and it fails only when the whole fails. ES_WHOLE is the
+ * daemon's cue to read the body whole, as above.
+ */
+static void
+check_stream(const uint8_t *data, size_t size, size_t chunk,
+    const struct event_page *whole, int wrc)
+{
+	struct event_stream	 es;
+	struct hss_event	*ev;
+	struct buf		 why;
+	const char		*text = (const char *)data;
+	size_t			 have = 0, from = 0, used, item = 0, nev = 0;
+	size_t			 nerr = 0, calls = 0;
+	int			 rc, fin;
+
+	event_stream_init(&es);
+	buf_init(&why);
+	for (;;) {
+		fin = have == size;
+		rc = event_stream_next(&es, text + from, have - from, fin,
+		    &used, &ev, &why);
+		from += used;
+		AGREE(from <= have && ++calls < 4 * size + 64,
+		    "the stream consumes what it has, and ends");
+		if (rc == ES_MORE) {
+			AGREE(!fin, "more after the end");
+			have = size - have < chunk ? size : have + chunk;
+			continue;
+		}
+		if (rc == ES_WHOLE) {
+			AGREE(item == 0 && es.nitems == 0, "whole, late");
+			break;
+		}
+		if (rc == ES_HEAD) {
+			AGREE(wrc == -1 || es.total_num == whole->total_num,
+			    "the stream's total_num");
+			continue;
+		}
+		if (rc == ES_FAILED) {
+			AGREE(wrc == -1, "the stream fails, the whole parses");
+			break;
+		}
+		if (rc == ES_DONE) {
+			AGREE(wrc == 0 && nev == whole->nevents &&
+			    nerr == whole->nerrors && es.nitems == item,
+			    "the stream's counts");
+			break;
+		}
+		if (rc == ES_EVENT) {
+			AGREE(wrc == -1 || (nev < whole->nevents &&
+			    strcmp(ev->event_id,
+			    whole->events[nev]->event_id) == 0 &&
+			    ev->occur_time == whole->events[nev]->occur_time),
+			    "the stream's event");
+			nev++;
+			hss_event_free(ev);
+		} else {
+			AGREE(rc == ES_SKIP && (wrc == -1 ||
+			    (nerr < whole->nerrors &&
+			    strcmp(why.data, whole->errors[nerr]) == 0)),
+			    "the stream's rejected element");
+			nerr++;
+		}
+		buf_reset(&why);
+		item++;
+	}
+	event_stream_clear(&es);
+	buf_free(&why);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -179,6 +253,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	buf_init(&why);
 	wrc = event_page_parse_whole((const char *)data, size, &whole, &err);
 	buf_reset(&err);
+	check_stream(data, size, 1, &whole, wrc);
+	check_stream(data, size, 61, &whole, wrc);
+	check_stream(data, size, 4096, &whole, wrc);
 	opened = event_page_open((const char *)data, size, &page, &err) == 0;
 	AGREE(opened || wrc == -1, "the open fails, the whole parses");
 	if (!opened)

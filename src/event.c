@@ -17,6 +17,14 @@
  * page, the same byte scan names the reason (a NUL, nesting deeper than
  * CJSON_NESTING_LIMIT, a bad escape, a truncation), else cJSON's offset.
  *
+ * The daemon reads a page as it arrives (event_stream_next()): the body's
+ * structure is followed with the same scanners page_scan() uses (strings
+ * skipped by memchr, brackets counted), and each element of data_list is
+ * fixed, parsed and checked as above once it is complete, then dropped.
+ * Anything of another shape in the head (before data_list) is left to the
+ * readings of the whole body, which name what is wrong; after it, the page
+ * fails where it stops being JSON, as event_page_next() does.
+ *
  * An event's typed fields come from one pass over the members of its
  * object (and of the few nested objects read), the first member of a name
  * counting, as cJSON_GetObjectItemCaseSensitive() would find it.
@@ -340,7 +348,7 @@ uescape(const char *p, const char *end)
  * or nests too deep.
  */
 static char *
-prepare_body(const char *body, size_t len, struct buf *err)
+prepare_body(const char *body, size_t len, size_t base, struct buf *err)
 {
 	const char	*end = body + len;
 	char		*copy, *q;
@@ -350,7 +358,7 @@ prepare_body(const char *body, size_t len, struct buf *err)
 
 	if ((p = memchr(body, '\0', len)) != NULL) {
 		buf_printf(err, "invalid JSON: NUL byte at offset %zu",
-		    (size_t)(p - body));
+		    base + (size_t)(p - body));
 		return NULL;
 	}
 	copy = xmalloc(len + 1);
@@ -386,7 +394,7 @@ prepare_body(const char *body, size_t len, struct buf *err)
 		if ((v = uescape(p, end)) == -1) {
 			/* cJSON would read a bad \u escape as a NUL */
 			buf_printf(err, "invalid JSON: bad \\u escape at "
-			    "offset %zu", (size_t)(p - body));
+			    "offset %zu", base + (size_t)(p - body));
 			free(copy);
 			return NULL;
 		}
@@ -1057,7 +1065,7 @@ event_page_parse_whole(const char *body, size_t len, struct event_page *pg,
 	arena_filling = pg->arena;
 	if (needs_fixing(body, len) ||
 	    (root = parse_text(body, len, NULL)) == NULL) {
-		if ((copy = prepare_body(body, len, err)) == NULL)
+		if ((copy = prepare_body(body, len, 0, err)) == NULL)
 			goto fail;
 		root = parse_text(copy, len, err);
 	}
@@ -1166,11 +1174,13 @@ skip_string(const char *p, const char *end)
  * directly inside an array at p.
  */
 static const char *
-skip_value(const char *p, const char *end, long depth, size_t *commas)
+skip_value(const char *p, const char *end, long depth, size_t *commas,
+    int *deep)
 {
 	long	 d = 0;
 
 	*commas = 0;
+	*deep = 0;
 	while (p < end) {
 		switch (*p) {
 		case '"':
@@ -1179,8 +1189,10 @@ skip_value(const char *p, const char *end, long depth, size_t *commas)
 			break;
 		case '[':
 		case '{':
-			if (depth + ++d > EVENT_NESTING_MAX)
+			if (depth + ++d > EVENT_NESTING_MAX) {
+				*deep = 1;
 				return NULL;
+			}
 			p++;
 			break;
 		case ']':
@@ -1253,7 +1265,7 @@ page_scan(struct event_page *pg, const char *text, size_t len)
 	const char	*list = NULL, *list_end = NULL, *why;
 	cJSON		*j, *tn = NULL;
 	size_t		 kl, commas, items = 0;
-	int		 rc = 0;
+	int		 rc = 0, deep;
 
 	arena_filling = pg->arena;
 	p = skip_ws(text, end);
@@ -1274,7 +1286,8 @@ page_scan(struct event_page *pg, const char *text, size_t len)
 			goto done;
 		v = skip_ws(p + 1, end);
 		if (v == end ||
-		    (ve = skip_value(v, end, 1, &commas)) == NULL || ve == v)
+		    (ve = skip_value(v, end, 1, &commas, &deep)) == NULL ||
+		    ve == v)
 			goto done;
 		if (key_is(k, kl, "data_list") && list == NULL) {
 			/* brackets are counted, not matched: "[}" ends too */
@@ -1328,7 +1341,7 @@ event_page_open(const char *body, size_t len, struct event_page *pg,
 		return -1;
 	}
 	if (needs_fixing(body, len)) {
-		if ((pg->copy = prepare_body(body, len, err)) == NULL)
+		if ((pg->copy = prepare_body(body, len, 0, err)) == NULL)
 			return -1;
 		text = pg->copy;
 	}
@@ -1456,4 +1469,359 @@ event_page_parse(const char *body, size_t len, struct event_page *pg,
 	pg->text = NULL;
 	pg->pos = pg->end = NULL;
 	return 0;
+}
+
+/* -- a page read as it arrives ------------------------------------------ */
+
+enum { S_HEAD, S_ITEM, S_TAIL, S_END, S_DONE, S_FAILED };
+
+/*
+ * skip_ws() that stops at a NUL byte: cJSON would take one for whitespace
+ * inside a length-bound text, which the whole body's reading refuses first
+ * (needs_fixing()); here it is then where the JSON is invalid.
+ */
+static const char *
+skip_ws_nul(const char *p, const char *end)
+{
+	while (p < end && *p != '\0' && (unsigned char)*p <= ' ')
+		p++;
+	return p;
+}
+
+void
+event_stream_init(struct event_stream *es)
+{
+	memset(es, 0, sizeof(*es));
+}
+
+void
+event_stream_clear(struct event_stream *es)
+{
+	arena_unref(es->arena);
+	free(es->fixed);
+	event_stream_init(es);
+}
+
+/*
+ * cJSON's value of the complete piece p[0..n) (body offset off), fixed
+ * first when it needs it: NULL with the reason in *why, the offset in the
+ * body where it is not JSON.
+ */
+static cJSON *
+stream_parse(struct event_stream *es, const char *p, size_t n, size_t off,
+    struct buf *why)
+{
+	cJSON		*j;
+	const char	*text = p, *after = NULL;
+
+	if (needs_fixing(p, n)) {
+		free(es->fixed);
+		if ((es->fixed = prepare_body(p, n, off, why)) == NULL)
+			return NULL;
+		text = es->fixed;
+	}
+	if (n >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0) {
+		/* cJSON skips a byte order mark where its text begins */
+		buf_printf(why, "invalid JSON at offset %zu", off);
+		return NULL;
+	}
+	j = cJSON_ParseWithLengthOpts(text, n, &after, 0);
+	if (j != NULL && after == text + n)
+		return j;
+	cJSON_Delete(j);
+	if (after == NULL || after < text || after > text + n)
+		after = text;
+	buf_printf(why, "invalid JSON at offset %zu", off +
+	    (size_t)(after - text));
+	return NULL;
+}
+
+/*
+ * The head: '{', then members up to "data_list": '[' with total_num read
+ * before it. Nothing is consumed before that; es->pos is where the next
+ * member starts. ES_WHOLE for anything else (the whole body then names
+ * what is wrong, or reads it as it can): an error body, a member name with
+ * an escape, total_num after data_list or not a count, data_list not an
+ * array, text cJSON refuses.
+ */
+static int
+stream_head(struct event_stream *es, const char *data, size_t len, int final,
+    size_t *used)
+{
+	const char	*end = data + len, *p = data + es->pos, *k, *v, *ve;
+	const char	*why;
+	cJSON		*j;
+	size_t		 kl, commas;
+	int		 deep, ok;
+
+	if (!es->opened) {
+		p = skip_ws(p, end);
+		if (p == end)
+			goto more;
+		if (*p != '{')
+			return ES_WHOLE;
+		es->opened = 1;
+		es->pos = (size_t)(p + 1 - data);
+		p++;
+	}
+	for (;;) {
+		p = skip_ws(p, end);
+		if (p == end)
+			goto more;
+		if (es->members > 0) {
+			if (*p != ',')
+				return ES_WHOLE;
+			if ((p = skip_ws(p + 1, end)) == end)
+				goto more;
+		}
+		if (*p != '"')
+			return ES_WHOLE;
+		k = p + 1;
+		if ((p = skip_string(p, end)) == NULL)
+			goto more;
+		kl = (size_t)(p - 1 - k);
+		if (memchr(k, '\\', kl) != NULL || key_is(k, kl, "error_code"))
+			return ES_WHOLE;
+		if ((p = skip_ws(p, end)) == end)
+			goto more;
+		if (*p != ':')
+			return ES_WHOLE;
+		if ((v = skip_ws(p + 1, end)) == end)
+			goto more;
+		if (key_is(k, kl, "data_list")) {
+			if (*v != '[' || !es->have_total ||
+			    memchr(data, '\0', (size_t)(v - data)) != NULL)
+				return ES_WHOLE;
+			*used = (size_t)(v + 1 - data);
+			es->base = *used;
+			es->state = S_ITEM;
+			es->need = 0;
+			return ES_HEAD;
+		}
+		if ((ve = skip_value(v, end, 1, &commas, &deep)) == NULL) {
+			if (deep)
+				return ES_WHOLE;
+			goto more;
+		}
+		if (ve == v)
+			return ES_WHOLE;
+		/* a number or a literal may go on in the next bytes */
+		if (ve == end && *v != '"' && *v != '[' && *v != '{')
+			goto more;
+		arena_filling = es->arena;
+		j = needs_fixing(v, (size_t)(ve - v)) ? NULL :
+		    parse_exact(v, ve);
+		arena_filling = NULL;
+		if (j == NULL)
+			return ES_WHOLE;
+		ok = 1;
+		if (key_is(k, kl, "total_num") && !es->have_total) {
+			ok = json_int64(j, 0, TOTAL_NUM_MAX, &es->total_num,
+			    &why) == 0;
+			es->have_total = 1;
+		}
+		cJSON_Delete(j);
+		if (!ok)
+			return ES_WHOLE;
+		es->members++;
+		p = ve;
+		es->pos = (size_t)(p - data);
+	}
+more:
+	if (final)
+		return ES_WHOLE;
+	*used = 0;
+	es->need = len < SIZE_MAX / 2 ? 2 * len : SIZE_MAX;
+	return ES_MORE;
+}
+
+int
+event_stream_next(struct event_stream *es, const char *data, size_t len,
+    int final, size_t *used, struct hss_event **evp, struct buf *why)
+{
+	const char		*end = data + len, *p = data, *k, *v, *ve, *q;
+	struct hss_event	*ev;
+	struct buf		 reason;
+	cJSON			*j;
+	size_t			 i, kl, commas, off;
+	int			 deep;
+
+	*used = 0;
+	*evp = NULL;
+	if (es->state == S_FAILED || es->state == S_DONE)
+		return es->state == S_DONE ? ES_DONE : ES_FAILED;
+	/* nothing ends before the data doubles (see event.h) */
+	if (!final && len < es->need)
+		return ES_MORE;
+	if (es->arena == NULL)
+		es->arena = arena_new(ARENA_SMALL / ARENA_PER_BYTE);
+	if (es->state == S_HEAD)
+		return stream_head(es, data, len, final, used);
+
+	for (;;) {
+		off = es->base + (size_t)(p - data);
+		switch (es->state) {
+		case S_ITEM:
+			if ((p = skip_ws_nul(p, end)) == end)
+				goto more;
+			off = es->base + (size_t)(p - data);
+			if (*p == ']' && es->nitems == 0 && !es->comma) {
+				p++;
+				es->state = S_TAIL;
+				break;
+			}
+			if ((ve = skip_value(p, end, 2, &commas, &deep)) ==
+			    NULL) {
+				if (!deep)
+					goto more;
+				buf_printf(why, "invalid JSON: nested deeper "
+				    "than %d levels at offset %zu",
+				    EVENT_NESTING_MAX, off);
+				goto failed;
+			}
+			if ((q = skip_ws_nul(ve, end)) == end)
+				goto more;
+			if (ve == p || (*q != ',' && *q != ']')) {
+				buf_printf(why, "invalid JSON at offset %zu",
+				    es->base + (size_t)(ve == p ? p - data :
+				    q - data));
+				goto failed;
+			}
+			i = es->nitems++;
+			es->comma = *q == ',';
+			es->state = *q == ',' ? S_ITEM : S_TAIL;
+			if (es->count_only) {
+				p = q + 1;
+				break;
+			}
+			arena_rewind(es->arena);
+			arena_filling = es->arena;
+			j = stream_parse(es, p, (size_t)(ve - p), off, why);
+			arena_filling = NULL;
+			if (j == NULL)
+				goto failed;
+			*used = (size_t)(q + 1 - data);
+			es->base += *used;
+			es->need = 0;
+			buf_init(&reason);
+			if ((ev = event_from_json(j, &reason)) == NULL) {
+				buf_printf(why, "data_list[%zu]: %s", i,
+				    reason.data);
+				buf_free(&reason);
+				return ES_SKIP;
+			}
+			buf_free(&reason);
+			ev->arena = es->arena;
+			es->arena->refs++;
+			*evp = ev;
+			return ES_EVENT;
+		case S_TAIL:
+			/* the members after data_list: checked, not kept */
+			if ((p = skip_ws_nul(p, end)) == end)
+				goto more;
+			off = es->base + (size_t)(p - data);
+			if (*p == '}') {
+				p++;
+				es->state = S_END;
+				break;
+			}
+			if (*p != ',') {
+				buf_printf(why, "invalid JSON at offset %zu",
+				    off);
+				goto failed;
+			}
+			if ((q = skip_ws_nul(p + 1, end)) == end)
+				goto more;
+			if (*q != '"') {
+				buf_printf(why, "invalid JSON at offset %zu",
+				    es->base + (size_t)(q - data));
+				goto failed;
+			}
+			k = q + 1;
+			if ((q = skip_string(q, end)) == NULL)
+				goto more;
+			kl = (size_t)(q - 1 - k);
+			arena_filling = es->arena;
+			j = stream_parse(es, k - 1, kl + 2, es->base +
+			    (size_t)(k - 1 - data), why);
+			arena_filling = NULL;
+			if (j == NULL)
+				goto failed;
+			cJSON_Delete(j);
+			if ((q = skip_ws_nul(q, end)) == end)
+				goto more;
+			if (*q != ':') {
+				buf_printf(why, "invalid JSON at offset %zu",
+				    es->base + (size_t)(q - data));
+				goto failed;
+			}
+			if ((v = skip_ws_nul(q + 1, end)) == end)
+				goto more;
+			if ((ve = skip_value(v, end, 1, &commas, &deep)) ==
+			    NULL) {
+				if (!deep)
+					goto more;
+				buf_printf(why, "invalid JSON: nested deeper "
+				    "than %d levels at offset %zu",
+				    EVENT_NESTING_MAX,
+				    es->base + (size_t)(v - data));
+				goto failed;
+			}
+			if (ve == end && *v != '"' && *v != '[' && *v != '{' &&
+			    !final)
+				goto more;
+			if (key_is(k, kl, "error_code")) {
+				buf_adds(why, "API error body: error_code "
+				    "after data_list");
+				goto failed;
+			}
+			arena_filling = es->arena;
+			j = ve == v ? NULL : stream_parse(es, v,
+			    (size_t)(ve - v), es->base + (size_t)(v - data),
+			    why);
+			arena_filling = NULL;
+			if (j == NULL) {
+				if (ve == v)
+					buf_printf(why, "invalid JSON at "
+					    "offset %zu", es->base +
+					    (size_t)(v - data));
+				goto failed;
+			}
+			cJSON_Delete(j);
+			p = ve;
+			break;
+		case S_END:
+			/* after the object, as parse_text(): these four */
+			p += strspn_len(p, (size_t)(end - p), " \t\r\n");
+			if (p != end) {
+				buf_printf(why, "invalid JSON: data after the "
+				    "value at offset %zu", es->base +
+				    (size_t)(p - data));
+				goto failed;
+			}
+			if (!final)
+				goto more;
+			*used = len;
+			es->base += len;
+			es->state = S_DONE;
+			return ES_DONE;
+		default:
+			return ES_FAILED;	/* S_HEAD was handled above */
+		}
+		/* what was read is consumed */
+		*used = (size_t)(p - data);
+	}
+more:
+	if (final) {
+		buf_printf(why, "truncated JSON (%zu bytes)", es->base +
+		    len);
+		goto failed;
+	}
+	es->base += *used;
+	len -= *used;
+	es->need = len < SIZE_MAX / 2 ? 2 * len : SIZE_MAX;
+	return ES_MORE;
+failed:
+	es->state = S_FAILED;
+	return ES_FAILED;
 }

@@ -148,6 +148,59 @@ int		 event_page_parse_whole(const char *, size_t,
 		    struct event_page *, struct buf *);
 /* Free the contents; the page is then empty and reusable. */
 void		 event_page_clear(struct event_page *);
+
+/*
+ * A page read as its body arrives, so that memory holds about an event of
+ * it, not the page (a page of 1000 events of 4.4 KB is 4.4 MB of JSON).
+ * event_stream_next() is given the body from the first byte it has not
+ * consumed (data, len; final once the body is complete) and reads on:
+ *
+ *   ES_MORE    it needs more of the body (*used bytes consumed);
+ *   ES_HEAD    total_num is read (es->total_num) and data_list's elements
+ *              come next: the caller may set es->count_only, to have the
+ *              elements counted (es->nitems) and not read;
+ *   ES_EVENT   *ev, the next event (the caller's, to hss_event_free()
+ *              before the next call);
+ *   ES_SKIP    an element that is not a valid event ("data_list[N]: ..."
+ *              in *why);
+ *   ES_DONE    the page is complete and valid;
+ *   ES_WHOLE   before anything is consumed: the page is not one to read
+ *              this way (an error body, total_num after data_list, a
+ *              member name with an escape, text cJSON refuses): read the
+ *              whole body with event_page_open() instead;
+ *   ES_FAILED  the body is not valid JSON where it was read (*why); what
+ *              was read before was valid (as event_page_next()'s -1).
+ *
+ * An element is read once it and the comma or bracket after it are in;
+ * while they are not, no byte is looked at again before there are twice
+ * as many (a hostile element of megabytes costs linear time).
+ */
+enum {
+	ES_FAILED = -1, ES_MORE, ES_EVENT, ES_SKIP, ES_HEAD, ES_DONE,
+	ES_WHOLE
+};
+struct event_stream {
+	int			 state;
+	int			 count_only;	/* the caller's, at ES_HEAD */
+	int64_t			 total_num;	/* from ES_HEAD on */
+	size_t			 nitems;	/* elements so far */
+	/* inside */
+	size_t			 base;		/* body offset of data[0] */
+	size_t			 pos;		/* of the head read */
+	size_t			 need;		/* bytes before a new look */
+	size_t			 members;	/* of the head */
+	int			 opened;
+	int			 have_total;
+	int			 comma;		/* the last element had one */
+	struct event_arena	*arena;
+	char			*fixed;		/* a piece's fixed copy */
+};
+void		 event_stream_init(struct event_stream *);
+int		 event_stream_next(struct event_stream *, const char *, size_t,
+		    int final, size_t *used, struct hss_event **,
+		    struct buf *why);
+/* Free what it holds; it is then as event_stream_init() leaves it. */
+void		 event_stream_clear(struct event_stream *);
 /*
  * Validate one event object and fill the typed fields. Takes ownership of
  * obj on success and on failure. NULL with a reason in *err.

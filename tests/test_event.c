@@ -625,16 +625,98 @@ done:
 }
 
 /*
- * body read three ways agrees: event_page_parse() and the whole tree give
+ * What reading body as it arrives in pieces of chunk bytes gives
+ * (event_stream_next, as the daemon reads a 200), in describe_stream()'s
+ * form; a body it leaves whole is read as describe_stream() reads it, as
+ * the daemon does. Each event is freed before the next is read.
+ */
+static void
+describe_arriving(struct buf *out, const char *body, size_t len,
+    size_t chunk)
+{
+	struct event_stream	 es;
+	struct hss_event	*ev;
+	struct buf		 why, evs, errs;
+	size_t			 have = 0, from = 0, used, nev = 0, nerr = 0;
+	size_t			 calls = 0;
+	int			 rc, fin;
+
+	event_stream_init(&es);
+	buf_init(&why);
+	buf_init(&evs);
+	buf_init(&errs);
+	for (;;) {
+		fin = have == len;
+		rc = event_stream_next(&es, body + from, have - from, fin,
+		    &used, &ev, &why);
+		from += used;
+		assert_true(from <= have);
+		assert_true(++calls < 4 * len + 64);
+		if (rc == ES_MORE) {
+			assert_false(fin);
+			have = len - have < chunk ? len : have + chunk;
+			continue;
+		}
+		if (rc == ES_HEAD)
+			continue;
+		if (rc == ES_WHOLE) {
+			assert_int_equal(nev + nerr, 0);
+			assert_int_equal(from, 0);
+			describe_stream(out, body, len);
+			goto done;
+		}
+		if (rc == ES_FAILED) {
+			assert_null(ev);
+			assert_true(why.len > 0);
+			assert_null(strchr(why.data, '\n'));
+			buf_adds(out, "fail\n");
+			goto done;
+		}
+		if (rc == ES_DONE)
+			break;
+		if (rc == ES_EVENT) {
+			buf_printf(&evs, "event %s %lld\n", ev->event_id,
+			    (long long)ev->occur_time);
+			hss_event_free(ev);
+			nev++;
+		} else {
+			assert_int_equal(rc, ES_SKIP);
+			assert_null(ev);
+			buf_printf(&errs, "error %s\n", why.data);
+			nerr++;
+		}
+		buf_reset(&why);
+	}
+	assert_int_equal(from, len);
+	assert_int_equal(es.nitems, nev + nerr);
+	buf_printf(out, "ok total_num=%lld nevents=%zu nerrors=%zu\n",
+	    (long long)es.total_num, nev, nerr);
+	if (evs.len)
+		buf_add(out, evs.data, evs.len);
+	if (errs.len)
+		buf_add(out, errs.data, errs.len);
+done:
+	event_stream_clear(&es);
+	buf_free(&why);
+	buf_free(&evs);
+	buf_free(&errs);
+}
+
+/*
+ * body read four ways agrees: event_page_parse() and the whole tree give
  * the same description (the same error text when the page fails), and an
- * event at a time gives the same events and rejections, or fails too.
+ * event at a time, and as it arrives in pieces of 1 and 7 bytes and at
+ * once, give the same events and rejections, or fail too.
  */
 static int
 agree(const char *name, const char *body, size_t len)
 {
 	struct event_page	 pg;
+	static const size_t	 chunks[] = { 1, 7, 0 };	/* 0: at once */
 	struct buf		 err, whole, parsed, stream;
+	struct buf		 arriving[HSS_ARRAY_LEN(chunks)];
 	char			*nl;
+	size_t			 i;
 	int			 rc, ok;
 
 	memset(&pg, 0, sizeof(pg));
@@ -642,6 +724,8 @@ agree(const char *name, const char *body, size_t len)
 	buf_init(&whole);
 	buf_init(&parsed);
 	buf_init(&stream);
+	for (i = 0; i < HSS_ARRAY_LEN(chunks); i++)
+		buf_init(&arriving[i]);
 	rc = event_page_parse_whole(body, len, &pg, &err);
 	describe(&whole, rc, &pg, &err);
 	event_page_clear(&pg);
@@ -650,20 +734,116 @@ agree(const char *name, const char *body, size_t len)
 	describe(&parsed, rc, &pg, &err);
 	event_page_clear(&pg);
 	describe_stream(&stream, body, len);
+	for (i = 0; i < HSS_ARRAY_LEN(chunks); i++)
+		describe_arriving(&arriving[i], body, len, chunks[i] == 0 ?
+		    len + 1 : chunks[i]);
 	ok = strcmp(whole.data, parsed.data) == 0;
 	if (strncmp(whole.data, "fail ", 5) == 0) {
 		nl = strchr(whole.data, '\n');
 		ok = ok && nl != NULL && strcmp(stream.data, "fail\n") == 0;
-	} else
+		for (i = 0; i < HSS_ARRAY_LEN(chunks); i++)
+			ok = ok && strcmp(arriving[i].data, "fail\n") == 0;
+	} else {
 		ok = ok && strcmp(whole.data, stream.data) == 0;
+		for (i = 0; i < HSS_ARRAY_LEN(chunks); i++)
+			ok = ok && strcmp(whole.data, arriving[i].data) == 0;
+	}
 	if (!ok)
-		print_error("%s: whole:\n%s\nparsed:\n%s\nstream:\n%s\n", name,
-		    whole.data, parsed.data, stream.data);
+		print_error("%s: whole:\n%s\nparsed:\n%s\nstream:\n%s\n"
+		    "arriving by 1:\n%s\nby 7:\n%s\nat once:\n%s\n", name,
+		    whole.data, parsed.data, stream.data, arriving[0].data,
+		    arriving[1].data, arriving[2].data);
+	for (i = 0; i < HSS_ARRAY_LEN(chunks); i++)
+		buf_free(&arriving[i]);
 	buf_free(&err);
 	buf_free(&whole);
 	buf_free(&parsed);
 	buf_free(&stream);
 	return ok;
+}
+
+/*
+ * Feed body to a stream whole and final, return the first answer that is
+ * not ES_HEAD (count_only set at the head when asked); *nitems after.
+ */
+static int
+arrive_once(const char *body, int count_only, size_t *nitems,
+    struct buf *why)
+{
+	struct event_stream	 es;
+	struct hss_event	*ev;
+	size_t			 used, from = 0, len = strlen(body);
+	int			 rc;
+
+	event_stream_init(&es);
+	for (;;) {
+		rc = event_stream_next(&es, body + from, len - from, 1, &used,
+		    &ev, why);
+		from += used;
+		if (rc == ES_HEAD) {
+			es.count_only = count_only;
+			continue;
+		}
+		if (rc == ES_EVENT) {
+			hss_event_free(ev);
+			continue;
+		}
+		if (rc != ES_SKIP)
+			break;
+	}
+	*nitems = es.nitems;
+	event_stream_clear(&es);
+	return rc;
+}
+
+/*
+ * The pages a stream leaves whole (the whole reading names what is wrong),
+ * the ones it fails and why, and a page it only counts.
+ */
+static void
+test_arriving_shapes(void **state)
+{
+	struct buf	 why;
+	size_t		 n;
+
+	(void)state;
+	buf_init(&why);
+	/* total_num after data_list, an error body, an escaped name */
+	assert_int_equal(arrive_once("{\"data_list\":[],\"total_num\":0}", 0,
+	    &n, &why), ES_WHOLE);
+	assert_int_equal(arrive_once("{\"error_code\":\"X\",\"total_num\":0,"
+	    "\"data_list\":[]}", 0, &n, &why), ES_WHOLE);
+	assert_int_equal(arrive_once("{\"total\\u005fnum\":1,\"data_list\":[]}",
+	    0, &n, &why), ES_WHOLE);
+	assert_int_equal(arrive_once("{\"total_num\":-1,\"data_list\":[]}", 0,
+	    &n, &why), ES_WHOLE);
+	assert_int_equal(arrive_once("[]", 0, &n, &why), ES_WHOLE);
+	/* cut short, a NUL between elements, an error after the list */
+	buf_reset(&why);
+	assert_int_equal(arrive_once("{\"total_num\":2,\"data_list\":[{\"a\":1}",
+	    0, &n, &why), ES_FAILED);
+	assert_string_equal(why.data, "truncated JSON (35 bytes)");
+	buf_reset(&why);
+	assert_int_equal(arrive_once("{\"total_num\":2,\"data_list\":[{},\n\001"
+	    "{}]}", 0, &n, &why), ES_DONE);
+	assert_int_equal(n, 2);
+	buf_reset(&why);
+	assert_int_equal(arrive_once("{\"total_num\":2,\"data_list\":[]} x", 0,
+	    &n, &why), ES_FAILED);
+	assert_string_equal(why.data,
+	    "invalid JSON: data after the value at offset 31");
+	buf_reset(&why);
+	assert_int_equal(arrive_once("{\"total_num\":2,\"data_list\":[],"
+	    "\"error_code\":\"HSS.1\"}", 0, &n, &why), ES_FAILED);
+	assert_string_equal(why.data,
+	    "API error body: error_code after data_list");
+	/* counted: three elements, none read (not even the bad one) */
+	buf_reset(&why);
+	assert_int_equal(arrive_once("{\"total_num\":9,\"data_list\":[{},7,"
+	    "{\"event_id\":\"a\"}]}", 1, &n, &why), ES_DONE);
+	assert_int_equal(n, 3);
+	assert_int_equal(why.len, 0);
+	buf_free(&why);
 }
 
 /* Every page of tests/data/event agrees read whole and an event at a time. */
@@ -904,6 +1084,7 @@ main(void)
 		cmocka_unit_test(test_stream_agrees_on_shapes),
 		cmocka_unit_test(test_stream_fails_at_element),
 		cmocka_unit_test(test_stream_reuses_memory),
+		cmocka_unit_test(test_arriving_shapes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
