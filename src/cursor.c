@@ -499,6 +499,12 @@ cursor_count(const struct cursor *c)
 	return idset_count(c->ids);
 }
 
+size_t
+cursor_memory(const struct cursor *c)
+{
+	return idset_memory(c->ids);
+}
+
 /* A JSON number that is an integer in [min, 2^53]. */
 static int
 json_int(const cJSON *j, int64_t min, int64_t *out)

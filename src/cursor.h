@@ -142,6 +142,8 @@ int		 cursor_has(const struct cursor *, const char *event_id);
 int		 cursor_add(struct cursor *, const char *event_id,
 		    int64_t occur_time);
 size_t		 cursor_count(const struct cursor *);
+/* Bytes the tracked ids take in memory. */
+size_t		 cursor_memory(const struct cursor *);
 /*
  * Ids dropped for want of room (max_ids) by the last prune done (at a
  * commit or the load), and the oldest prune key kept then; 0 when none

@@ -43,6 +43,7 @@
 #include "config.h"
 #include "cursor.h"
 #include "event.h"
+#include "http.h"
 #include "format.h"
 #include "idset.h"
 #include "log.h"
@@ -135,6 +136,19 @@ struct reader {
 	uint64_t	 gaps;		/* gaps in win */
 	char		*last_parse_error;
 	void		(*done)(struct reader *);
+	/*
+	 * The page being read as it arrives (reader_consume()): streamed
+	 * once its head is read, then its events are delivered as they come;
+	 * count_short: a page counted, not read (a split was likely), turned
+	 * out short, so it is read again, and read.
+	 */
+	struct event_stream es;
+	int		 streamed;
+	int		 stream_failed;
+	int		 count_short;
+	int		 fails_before;	/* parse_fails before the page */
+	int		 attempt_before;
+	struct buf	 why;
 };
 
 struct source {
@@ -393,6 +407,8 @@ reader_cancel(struct reader *r)
 		api_call_cancel(r->call);
 		r->call = NULL;
 	}
+	event_stream_clear(&r->es);
+	r->streamed = 0;
 	if (r->timer != NULL)
 		evtimer_del(r->timer);
 }
@@ -654,6 +670,8 @@ reader_over_budget(struct reader *r)
 	r->done(r);
 }
 
+static long	reader_consume(const char *, size_t, void *);
+
 static void
 reader_fetch(struct reader *r)
 {
@@ -720,6 +738,10 @@ reader_fetch(struct reader *r)
 	if (r->kind == READER_LIVE)
 		s->state = SOURCE_FETCHING;
 	r->call = api_list_events(s->env.api, s->conf, q, n, api_done, r);
+	event_stream_clear(&r->es);
+	r->streamed = 0;
+	r->stream_failed = 0;
+	api_call_consume(r->call, reader_consume, r);
 	if (r->kind == READER_SWEEP) {
 		api_call_spare(r->call);
 		s->sweep_calls++;
@@ -842,6 +864,21 @@ one_page_parts(const struct reader *r)
 	return (r->total * 4 / 3) / r->s->conf->page_size + 1;
 }
 
+/* What reader_split(r, pass, k) would split r->cur into: 0 for nothing. */
+static int64_t
+split_parts(const struct reader *r, int64_t k)
+{
+	int64_t	 len = r->cur.end - r->cur.begin;
+
+	if (k > MAX_SPLIT)
+		k = MAX_SPLIT;
+	if (k > len / 2)
+		k = len / 2;
+	if (k < 2 || r->npending + k > MAX_PARTS)
+		return 0;
+	return k;
+}
+
 /*
  * Split r->cur into k parts (at most MAX_SPLIT, each at least 2 ms long)
  * and queue them, earliest first, each to be read at pass: the queue is
@@ -852,13 +889,9 @@ one_page_parts(const struct reader *r)
 static int
 reader_split(struct reader *r, int pass, int64_t k)
 {
-	int64_t	 len = r->cur.end - r->cur.begin, i;
+	int64_t	 i;
 
-	if (k > MAX_SPLIT)
-		k = MAX_SPLIT;
-	if (k > len / 2)
-		k = len / 2;
-	if (k < 2 || r->npending + k > MAX_PARTS)
+	if ((k = split_parts(r, k)) == 0)
 		return 0;
 	reader_room(r, (int)k);
 	for (i = k - 1; i >= 0; i--) {
@@ -948,38 +981,83 @@ reader_parse_failed(struct reader *r, const char *why)
 	reader_failed_call(r, s->msg.data, FAILURE_TRANSIENT);
 }
 
+/*
+ * A page's head is read (total_num): count the call, note the total. What
+ * is changed here is put back by page_uncount() when the page then fails.
+ */
 static void
-process_page(struct reader *r, const struct api_result *res)
+page_begin(struct reader *r, int64_t total_num)
 {
-	struct source		*s = r->s;
-	struct hss_event	*ev;
-	size_t			 items;
-	int64_t			 limit = r->fine ? FINE_LIMIT :
-				    s->conf->page_size;
-	char			 why[256];
-	int			 rc, fails, queued;
+	int64_t	 limit = r->fine ? FINE_LIMIT : r->s->conf->page_size;
 
-	buf_reset(&s->err);
-	event_page_clear(&s->page);
-	if (event_page_open(res->body, res->body_len, &s->page,
-	    &s->err) == -1) {
-		reader_parse_failed(r, s->err.data);
-		return;
-	}
+	r->attempt_before = r->attempt;
 	r->attempt = 0;
-	fails = r->parse_fails;
+	r->fails_before = r->parse_fails;
 	r->parse_fails = 0;
 	if (r->iso)
 		r->iso_calls++;
 	else if (r->pass > 0)
 		r->calls++;
-	r->date_max = max64(r->date_max, res->server_date_ms);
-	if (r->total >= 0 && s->page.total_num != r->total)
+	if (r->total >= 0 && total_num != r->total)
 		r->total_changed = 1;
-	r->total = s->page.total_num;
+	r->total = total_num;
 	if (r->budget_total < 0)
 		r->budget_total = min64(r->total, OFFSET_MAX + limit);
-	items = s->page.nitems;
+}
+
+/*
+ * The page failed after its head: as if it had failed before it (a page
+ * read whole that fails at an element keeps its attempts reset, as it
+ * always did; one cut while it arrived backs off as any failed call).
+ */
+static void
+page_uncount(struct reader *r, int attempts)
+{
+	if (r->iso)
+		r->iso_calls--;
+	else if (r->pass > 0)
+		r->calls--;
+	r->parse_fails = r->fails_before;
+	if (attempts)
+		r->attempt = r->attempt_before;
+}
+
+/* Into how many slices a dense r->cur is read (page_split()). */
+static int64_t
+slice_parts(const struct reader *r)
+{
+	int64_t	 limit = r->fine ? FINE_LIMIT : r->s->conf->page_size;
+
+	return (r->total + SLICE_PART_PAGES * limit - 1) /
+	    (SLICE_PART_PAGES * limit);
+}
+
+/*
+ * Whether a page at offset 0 that is full would split r->cur (below):
+ * such a page is counted, not read, when it arrives. (Should it then be
+ * short, it is read again: one call more, for a total that lies.)
+ */
+static int
+page_may_split(const struct reader *r)
+{
+	int64_t	 limit = r->fine ? FINE_LIMIT : r->s->conf->page_size;
+
+	if (r->offset != 0 || r->count_short)
+		return 0;
+	if (r->total > OFFSET_MAX + limit &&
+	    split_parts(r, one_page_parts(r)) > 0)
+		return 1;
+	return !r->iso && !r->fine && r->total > SLICE_PAGES * limit &&
+	    split_parts(r, slice_parts(r)) > 0;
+}
+
+/* Split r->cur when its first page shows it must be: 1 when it was. */
+static int
+page_split(struct reader *r, size_t items)
+{
+	struct source	*s = r->s;
+	int64_t		 limit = r->fine ? FINE_LIMIT : s->conf->page_size;
+	int		 queued;
 
 	/*
 	 * More matches than offsets can reach: split the window in time. A
@@ -992,9 +1070,8 @@ process_page(struct reader *r, const struct api_result *res)
 		    "more than the API's offsets reach; reading it in parts",
 		    s->conf->name, reader_what(r), window_str(&r->cur),
 		    r->total);
-		event_page_clear(&s->page);
 		reader_next_part(r);
-		return;
+		return 1;
 	}
 	/*
 	 * A dense window (more than SLICE_PAGES pages) is read in time slices
@@ -1008,67 +1085,60 @@ process_page(struct reader *r, const struct api_result *res)
 	queued = r->npending;
 	if (r->offset == 0 && (int64_t)items >= limit && !r->iso &&
 	    !r->fine && r->total > SLICE_PAGES * limit &&
-	    reader_split(r, r->pass, (r->total + SLICE_PART_PAGES * limit -
-	    1) / (SLICE_PART_PAGES * limit))) {
+	    reader_split(r, r->pass, slice_parts(r))) {
 		log_info("source \"%s\": %s %s holds %" PRId64 " events; "
 		    "reading it in %d slices%s", s->conf->name,
 		    reader_what(r), window_str(&r->cur), r->total,
 		    r->npending - queued, r->kind == READER_LIVE ?
 		    ", the cursor moving with them" : "");
-		event_page_clear(&s->page);
 		reader_next_part(r);
+		return 1;
+	}
+	return 0;
+}
+
+/* One element of a page: an event (rc 1) or one that is not (rc 2). */
+static void
+page_item(struct reader *r, int rc, struct hss_event *ev, const char *why)
+{
+	struct source	*s = r->s;
+
+	if (rc == 2) {
+		if (r->pass == 0 && r->kind != READER_SWEEP) {
+			log_warnx("source \"%s\": %s %s: page %" PRId64
+			    " (offset %" PRId64 "): %s; event skipped",
+			    s->conf->name, reader_what(r),
+			    window_str(&r->cur), r->page_no, r->offset, why);
+			/* the sweep reads again what the live windows
+			 * read: not counted */
+			s->st.invalid++;
+		}
+		r->invalid_in_pass++;
 		return;
 	}
-
-	/*
-	 * An event at a time: memory holds one event's tree, not the page's.
-	 * A page found not to be JSON at an element counts as a page that
-	 * does not parse (retried, then isolated); what it held before that
-	 * element was delivered and is a duplicate when read again.
-	 */
-	buf_reset(&s->err);
-	while ((rc = event_page_next(&s->page, &ev, &s->err)) != 0) {
-		if (rc == -1) {
-			/* as if open had failed: reader_parse_failed()
-			 * counts the call and the failure */
-			event_page_clear(&s->page);
-			if (r->iso)
-				r->iso_calls--;
-			else if (r->pass > 0)
-				r->calls--;
-			r->parse_fails = fails;
-			reader_parse_failed(r, s->err.data);
-			return;
-		}
-		if (rc == 2) {
-			if (r->pass == 0 && r->kind != READER_SWEEP) {
-				log_warnx("source \"%s\": %s %s: page %"
-				    PRId64 " (offset %" PRId64 "): %s; event "
-				    "skipped", s->conf->name, reader_what(r),
-				    window_str(&r->cur), r->page_no, r->offset,
-				    s->err.data);
-				/* the sweep reads again what the live
-				 * windows read: not counted */
-				s->st.invalid++;
-			}
-			r->invalid_in_pass++;
-			buf_reset(&s->err);
-			continue;
-		}
-		idset_add(r->seen, ev->event_id, strlen(ev->event_id),
-		    ev->occur_time);
+	idset_add(r->seen, ev->event_id, strlen(ev->event_id),
+	    ev->occur_time);
+	if (r->kind != READER_SWEEP)
+		s->st.received++;
+	if (r->kind == READER_REPLAY ? idset_has(s->replay_ids,
+	    ev->event_id, strlen(ev->event_id)) :
+	    cursor_has(s->cursor, ev->event_id)) {
 		if (r->kind != READER_SWEEP)
-			s->st.received++;
-		if (r->kind == READER_REPLAY ? idset_has(s->replay_ids,
-		    ev->event_id, strlen(ev->event_id)) :
-		    cursor_has(s->cursor, ev->event_id)) {
-			if (r->kind != READER_SWEEP)
-				s->st.duplicates++;
-		} else
-			deliver(r, ev);
-		hss_event_free(ev);
-	}
-	event_page_clear(&s->page);
+			s->st.duplicates++;
+	} else
+		deliver(r, ev);
+	hss_event_free(ev);
+}
+
+/* A page of items elements is read: the next page, or the pass is done. */
+static void
+page_end(struct reader *r, size_t items)
+{
+	struct source	*s = r->s;
+	int64_t		 limit = r->fine ? FINE_LIMIT : s->conf->page_size;
+	char		 why[256];
+
+	r->count_short = 0;
 	/* A short page: the window held no more than this when it was read. */
 	if ((int64_t)items < limit && !r->iso && !r->fine &&
 	    r->cur.begin == r->win.begin && r->cur.end == r->win.end)
@@ -1092,6 +1162,155 @@ process_page(struct reader *r, const struct api_result *res)
 		return;
 	}
 	reader_pass_done(r);
+}
+
+/*
+ * A page read whole: the body as the API sent it, when it was not read as
+ * it arrived (not a page of the usual shape; see event_stream_next()).
+ */
+static void
+process_page(struct reader *r, const struct api_result *res)
+{
+	struct source		*s = r->s;
+	struct hss_event	*ev;
+	size_t			 items;
+	int			 rc;
+
+	buf_reset(&s->err);
+	event_page_clear(&s->page);
+	if (event_page_open(res->body, res->body_len, &s->page,
+	    &s->err) == -1) {
+		reader_parse_failed(r, s->err.data);
+		return;
+	}
+	page_begin(r, s->page.total_num);
+	r->date_max = max64(r->date_max, res->server_date_ms);
+	items = s->page.nitems;
+	if (page_split(r, items)) {
+		event_page_clear(&s->page);
+		return;
+	}
+
+	/*
+	 * An event at a time: memory holds one event's tree, not the page's.
+	 * A page found not to be JSON at an element counts as a page that
+	 * does not parse (retried, then isolated); what it held before that
+	 * element was delivered and is a duplicate when read again.
+	 */
+	buf_reset(&s->err);
+	while ((rc = event_page_next(&s->page, &ev, &s->err)) != 0) {
+		if (rc == -1) {
+			/* as if open had failed: reader_parse_failed()
+			 * counts the call and the failure */
+			event_page_clear(&s->page);
+			page_uncount(r, 0);
+			reader_parse_failed(r, s->err.data);
+			return;
+		}
+		page_item(r, rc, ev, s->err.data);
+		buf_reset(&s->err);
+	}
+	event_page_clear(&s->page);
+	page_end(r, items);
+}
+
+/*
+ * The body of a 200 as it arrives (api_call_consume()): its events are
+ * delivered as they come, so that memory holds about one of them, never
+ * the page (4.4 MB for 1000 events of 4.4 KB). A page whose first page
+ * would split the window (page_may_split()) is only counted. The rest of
+ * the page's reading is the same as process_page()'s, at the end
+ * (stream_done()); a body not of the usual shape is left whole for it.
+ */
+static long
+reader_consume(const char *data, size_t len, void *arg)
+{
+	struct reader		*r = arg;
+	struct source		*s = r->s;
+	struct hss_event	*ev;
+	size_t			 off = 0, used;
+	int			 rc;
+
+	if (s->state == SOURCE_STOPPING || s->state == SOURCE_DONE)
+		return HTTP_CONSUME_ABORT;	/* the result is ignored */
+	for (;;) {
+		buf_reset(&r->why);
+		rc = event_stream_next(&r->es, data + off, len - off, 0, &used,
+		    &ev, &r->why);
+		off += used;
+		switch (rc) {
+		case ES_HEAD:
+			r->streamed = 1;
+			page_begin(r, r->es.total_num);
+			r->es.count_only = page_may_split(r);
+			break;
+		case ES_EVENT:
+			page_item(r, 1, ev, NULL);
+			break;
+		case ES_SKIP:
+			page_item(r, 2, NULL, r->why.data);
+			break;
+		case ES_WHOLE:
+			return HTTP_CONSUME_WHOLE;
+		case ES_FAILED:
+			r->stream_failed = 1;
+			return HTTP_CONSUME_ABORT;
+		default:	/* ES_MORE; not ES_DONE before the end */
+			return (long)off;
+		}
+	}
+}
+
+/* The end of a page read as it arrived: its last bytes are res->body. */
+static void
+stream_done(struct reader *r, const struct api_result *res)
+{
+	struct hss_event	*ev;
+	size_t			 off = 0, used;
+	int			 rc = ES_MORE;
+
+	while (!r->stream_failed && rc != ES_DONE) {
+		buf_reset(&r->why);
+		rc = event_stream_next(&r->es, res->body + off,
+		    res->body_len - off, 1, &used, &ev, &r->why);
+		off += used;
+		if (rc == ES_EVENT)
+			page_item(r, 1, ev, NULL);
+		else if (rc == ES_SKIP)
+			page_item(r, 2, NULL, r->why.data);
+		else if (rc != ES_DONE)
+			r->stream_failed = 1;	/* ES_FAILED */
+	}
+	r->streamed = 0;
+	if (r->stream_failed) {
+		page_uncount(r, 1);
+		event_stream_clear(&r->es);
+		reader_parse_failed(r, r->why.data);
+		return;
+	}
+	r->date_max = max64(r->date_max, res->server_date_ms);
+	if (r->es.count_only) {
+		if (page_split(r, r->es.nitems)) {
+			event_stream_clear(&r->es);
+			return;
+		}
+		/*
+		 * Counted, not read, and not split after all (a short page, a
+		 * window too short to split): read it again, and read it.
+		 */
+		log_debug("source \"%s\": %s %s: page %" PRId64 " (offset %"
+		    PRId64 ") was counted (%zu elements) to split the "
+		    "window, which is not split; reading it again",
+		    r->s->conf->name, reader_what(r), window_str(&r->cur),
+		    r->page_no, r->offset, r->es.nitems);
+		event_stream_clear(&r->es);
+		r->count_short = 1;
+		reader_fetch(r);
+		return;
+	}
+	off = r->es.nitems;
+	event_stream_clear(&r->es);
+	page_end(r, off);
 }
 
 /*
@@ -1231,9 +1450,22 @@ api_done(const struct api_result *res, void *arg)
 	note_date(s, res->server_date_ms);
 	if (s->state == SOURCE_STOPPING || s->state == SOURCE_DONE)
 		return;
+	if (r->streamed && (res->status != API_OK || r->stream_failed)) {
+		/* the page failed after its head */
+		r->streamed = 0;
+		event_stream_clear(&r->es);
+		page_uncount(r, 1);
+		if (r->stream_failed) {
+			reader_parse_failed(r, r->why.data);
+			return;
+		}
+	}
 	switch (res->status) {
 	case API_OK:
-		process_page(r, res);
+		if (r->streamed)
+			stream_done(r, res);
+		else
+			process_page(r, res);
 		return;
 	case API_AUTH:
 		snprintf(what, sizeof(what), "authentication refused: %s",
@@ -1634,9 +1866,10 @@ ckpt_cb(evutil_socket_t fd, short ev, void *arg)
 	}
 	s->st.committed += s->sent_in_window;
 	s->sent_in_window = 0;
-	log_debug("source \"%s\": checkpoint of window %s (end %s, %zu ids, "
-	    "%lld ms)", s->conf->name, window_str(&s->live.win),
-	    time_str(end), cursor_count(s->cursor), (long long)took);
+	log_debug("source \"%s\": checkpoint of window %s (end %s, %zu ids "
+	    "in %zu kB, %lld ms)", s->conf->name, window_str(&s->live.win),
+	    time_str(end), cursor_count(s->cursor),
+	    cursor_memory(s->cursor) / 1024, (long long)took);
 }
 
 static void
@@ -1779,6 +2012,8 @@ reader_free(struct reader *r)
 	idset_free(r->seen);
 	free(r->pending);
 	free(r->last_parse_error);
+	event_stream_clear(&r->es);
+	buf_free(&r->why);
 }
 
 static struct source *
