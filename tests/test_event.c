@@ -564,6 +564,19 @@ test_tree_lifetimes(void **state)
 	buf_free(&err);
 }
 
+/* describe_stream()'s form of what a reading gave, when it did not fail. */
+static void
+describe_read(struct buf *out, int64_t total_num, const struct buf *evs,
+    const struct buf *errs, size_t nev, size_t nerr)
+{
+	buf_printf(out, "ok total_num=%lld nevents=%zu nerrors=%zu\n",
+	    (long long)total_num, nev, nerr);
+	if (evs->len)
+		buf_add(out, evs->data, evs->len);
+	if (errs->len)
+		buf_add(out, errs->data, errs->len);
+}
+
 /*
  * What reading body an event at a time (event_page_open/next, as the
  * daemon reads) gives, in describe()'s form: the events in page order,
@@ -610,12 +623,7 @@ describe_stream(struct buf *out, const char *body, size_t len)
 		buf_reset(&why);
 	}
 	assert_int_equal(pg.nitems, nev + nerr);
-	buf_printf(out, "ok total_num=%lld nevents=%zu nerrors=%zu\n",
-	    (long long)pg.total_num, nev, nerr);
-	if (evs.len)
-		buf_add(out, evs.data, evs.len);
-	if (errs.len)
-		buf_add(out, errs.data, errs.len);
+	describe_read(out, pg.total_num, &evs, &errs, nev, nerr);
 done:
 	event_page_clear(&pg);
 	buf_free(&why);
@@ -689,12 +697,7 @@ describe_arriving(struct buf *out, const char *body, size_t len,
 	}
 	assert_int_equal(from, len);
 	assert_int_equal(es.nitems, nev + nerr);
-	buf_printf(out, "ok total_num=%lld nevents=%zu nerrors=%zu\n",
-	    (long long)es.total_num, nev, nerr);
-	if (evs.len)
-		buf_add(out, evs.data, evs.len);
-	if (errs.len)
-		buf_add(out, errs.data, errs.len);
+	describe_read(out, es.total_num, &evs, &errs, nev, nerr);
 done:
 	event_stream_clear(&es);
 	buf_free(&why);

@@ -696,14 +696,9 @@ class Handler(BaseHTTPRequestHandler):
                 rec.update(st.after_serve(page, snow))
             stall_ms = sim.stall_ms
         if fault == "stall":
-            with sim.lock:
-                sim.stalling += 1
-            sim.stop.wait(stall_ms / 1000.0)
-            with sim.lock:
-                sim.stalling -= 1
-        if fault == "slowbody":
-            # the first half of the body, a pause, then the rest: a client
-            # that reads a page as it arrives has half of it meanwhile
+            self.stall(sim, stall_ms)
+        if fault in ("slowbody", "truncated"):
+            # the headers of the whole body, its first half
             self.send_response(200)
             self.send_header("Content-Type", "application/json;charset=UTF-8")
             self.send_header("Content-Length", str(len(out)))
@@ -712,23 +707,14 @@ class Handler(BaseHTTPRequestHandler):
             self.commit_rec()
             self.end_headers()
             self.wfile.write(out[:len(out) // 2])
+        if fault == "slowbody":
+            # a pause, then the rest: a client that reads a page as it
+            # arrives has half of it meanwhile
             self.wfile.flush()
-            with sim.lock:
-                sim.stalling += 1
-            sim.stop.wait(stall_ms / 1000.0)
-            with sim.lock:
-                sim.stalling -= 1
+            self.stall(sim, stall_ms)
             self.wfile.write(out[len(out) // 2:])
             return
         if fault == "truncated":
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json;charset=UTF-8")
-            self.send_header("Content-Length", str(len(out)))
-            self.send_header("X-Request-Id", self.request_id)
-            rec["status"] = 200
-            self.commit_rec()
-            self.end_headers()
-            self.wfile.write(out[:len(out) // 2])
             self.close_connection = True
             try:
                 self.connection.shutdown(socket.SHUT_RDWR)
@@ -736,6 +722,14 @@ class Handler(BaseHTTPRequestHandler):
                 pass
             return
         self.send(200, out, rec=rec)
+
+    def stall(self, sim, ms):
+        """Hold the answer ms, counted in the stats' stalling."""
+        with sim.lock:
+            sim.stalling += 1
+        sim.stop.wait(ms / 1000.0)
+        with sim.lock:
+            sim.stalling -= 1
 
     # -- control
 
