@@ -732,8 +732,10 @@ parse_span(const char *p, const char *q)
 }
 
 /*
- * Whether the JSON string [p, q) (quotes included) says "ids"; escapes
- * decoded (only ASCII ones can).
+ * Whether the JSON string [p, q) (quotes included) says "ids" as cJSON
+ * reads a member name (the loop's loading): escapes decoded (only ASCII
+ * ones can), and a \u0000 ends the name ("ids\u0000..." is "ids": the
+ * snapshot's ids would be loaded, and lost at its compaction).
  */
 static int
 key_is_ids(const char *p, const char *q)
@@ -746,15 +748,17 @@ key_is_ids(const char *p, const char *q)
 	if (q - p < 2 || *p != '"' || q[-1] != '"')
 		return 0;
 	for (p++, q--; p < q; p++) {
-		if (n == 3)
-			return 0;
 		if (*p != '\\') {
+			if (n == 3)
+				return 0;
 			s[n++] = *p;
 			continue;
 		}
 		if (++p == q)
 			return 0;
 		if (*p != 'u') {
+			if (n == 3)
+				return 0;
 			s[n++] = *p;	/* \" \\ \/ and the rest: not "ids" */
 			continue;
 		}
@@ -768,7 +772,9 @@ key_is_ids(const char *p, const char *q)
 				return 0;
 			u = u << 4 | (unsigned int)h;
 		}
-		if (u == 0 || u > 0x7f)
+		if (u == 0)
+			break;
+		if (u > 0x7f || n == 3)
 			return 0;
 		s[n++] = (char)u;
 	}
