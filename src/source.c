@@ -465,6 +465,7 @@ reader_start_pass(struct reader *r)
 	r->parse_fails = 0;
 	r->slice_bad = 0;
 	r->capped = 0;
+	r->count_short = 0;	/* of the page at offset 0 of the last part */
 	idset_free(r->seen);
 	r->seen = idset_new();
 }
