@@ -1504,7 +1504,7 @@ event_stream_clear(struct event_stream *es)
 
 /*
  * cJSON's value of the complete piece p[0..n) (body offset off), fixed
- * first when it needs it: NULL with the reason in *why, the offset in the
+ * first when it needs it, its tree in es->arena: NULL with the reason in *why, the offset in the
  * body where it is not JSON.
  */
 static cJSON *
@@ -1525,7 +1525,9 @@ stream_parse(struct event_stream *es, const char *p, size_t n, size_t off,
 		buf_printf(why, "invalid JSON at offset %zu", off);
 		return NULL;
 	}
+	arena_filling = es->arena;
 	j = cJSON_ParseWithLengthOpts(text, n, &after, 0);
+	arena_filling = NULL;
 	if (j != NULL && after == text + n)
 		return j;
 	cJSON_Delete(j);
@@ -1695,9 +1697,7 @@ event_stream_next(struct event_stream *es, const char *data, size_t len,
 				break;
 			}
 			arena_rewind(es->arena);
-			arena_filling = es->arena;
 			j = stream_parse(es, p, (size_t)(ve - p), off, why);
-			arena_filling = NULL;
 			if (j == NULL)
 				goto failed;
 			*used = (size_t)(q + 1 - data);
@@ -1741,10 +1741,8 @@ event_stream_next(struct event_stream *es, const char *data, size_t len,
 			if ((q = skip_string(q, end)) == NULL)
 				goto more;
 			kl = (size_t)(q - 1 - k);
-			arena_filling = es->arena;
 			j = stream_parse(es, k - 1, kl + 2, es->base +
 			    (size_t)(k - 1 - data), why);
-			arena_filling = NULL;
 			if (j == NULL)
 				goto failed;
 			cJSON_Delete(j);
@@ -1775,11 +1773,9 @@ event_stream_next(struct event_stream *es, const char *data, size_t len,
 				    "after data_list");
 				goto failed;
 			}
-			arena_filling = es->arena;
 			j = ve == v ? NULL : stream_parse(es, v,
 			    (size_t)(ve - v), es->base + (size_t)(v - data),
 			    why);
-			arena_filling = NULL;
 			if (j == NULL) {
 				if (ve == v)
 					buf_printf(why, "invalid JSON at "
