@@ -1845,6 +1845,56 @@ test_idset_large(void **state)
 	idset_free(s);
 }
 
+/*
+ * A set that lives for long: ids come and the oldest go, round after
+ * round, with the count steady. Its buckets grow and split all the time
+ * and leave their old blocks dead in the store; the set must reuse them
+ * (or slide the live ones down over them), never grow with the rounds:
+ * its memory stays within 17 bytes an id of the most it held, and every
+ * id kept is found.
+ */
+static void
+test_idset_churn(void **state)
+{
+	struct idset	*s;
+	char		 buf[48];
+	size_t		 mem, most = 0, first = 0;
+	int		 round, i, k, keep = 40000, per = 10000, rounds = 30;
+
+	(void)state;
+	s = idset_new();
+	for (round = 0, k = 0; round < rounds; round++) {
+		for (i = 0; i < per; i++, k++) {
+			snprintf(buf, sizeof(buf), "churn-%d", k);
+			assert_int_equal(idset_add(s, buf, strlen(buf),
+			    T + k * 1000LL), 1);
+		}
+		/* keep the newest `keep' (by age: keys are one a second) */
+		idset_prune(s, T + (k - keep) * 1000LL, SIZE_MAX);
+		assert_int_equal(idset_count(s), k < keep ? k : keep);
+		mem = idset_memory(s);
+		if (round == 5)
+			first = mem;
+		if (round >= 5 && mem > most)
+			most = mem;
+		/* the store keeps the room of the ids it held before the
+		 * prune (the next round fills it) */
+		if (mem > 17 * (size_t)(keep + per) + 65536)
+			fail_msg("round %d: %zu bytes for %zu ids", round, mem,
+			    idset_count(s) + per);
+	}
+	print_message("idset churn: %zu bytes at round 5, at most %zu after "
+	    "(%d ids kept)\n", first, most, keep);
+	/* flat: no more than an eighth above the first steady round */
+	assert_true(most <= first + first / 8);
+	for (i = 0; i < k; i++) {
+		snprintf(buf, sizeof(buf), "churn-%d", i);
+		if (idset_has(s, buf, strlen(buf)) != (i >= k - keep))
+			fail_msg("churn-%d", i);
+	}
+	idset_free(s);
+}
+
 /* SipHash-2-4-128: the reference's first vector, and OpenSSL's SIPHASH. */
 static void
 test_siphash(void **state)
@@ -1989,6 +2039,7 @@ main(void)
 		cmocka_unit_test(test_idset),
 		cmocka_unit_test(test_idset_key_held),
 		cmocka_unit_test(test_idset_large),
+		cmocka_unit_test(test_idset_churn),
 		cmocka_unit_test(test_siphash),
 	};
 
