@@ -65,7 +65,7 @@
 #define COMPACT_MIN		((off_t)256 << 10)	/* journal bytes, min */
 #define COMPACT_STEP		(1 << 20)	/* input bytes a worker step */
 #define COMPACT_RETRY_MS	60000
-#define PENDING_KEEP		(1 << 20)	/* buffer kept after a save */
+#define PENDING_KEEP		(1 << 18)	/* buffer kept after a save */
 #define PRUNE_STEP		65536	/* ids a save looks at to prune */
 
 /* A journal file from the snapshot's first on: its number, bytes valid. */
@@ -1847,18 +1847,33 @@ record_add(struct buf *b, const char *p, size_t len)
 	buf_addc(b, '\n');
 }
 
+/* Write what out holds to the journal at *at, and empty it. */
+static int
+journal_flush(struct cursor *c, struct buf *out, off_t *at)
+{
+	if (pwrite_all(c->jfd, out->data, out->len, *at) == -1)
+		return -1;
+	*at += (off_t)out->len;
+	buf_reset(out);
+	return 0;
+}
+
 /*
- * The save records: a header first in a new file, then the pending ids in
- * records of about RECORD_IDS bytes each; the new end and since go in the
- * last (the others keep those saved before).
+ * The save records, written to the journal at *at as they are made: a
+ * header first in a new file, then the pending ids in records of about
+ * RECORD_IDS bytes each; the new end and since go in the last (the others
+ * keep those saved before, so that a save cut short by a crash after some
+ * of its records loads as those ids under the end saved before). One
+ * record at a time: a save of 20,000 ids held a second copy of them all
+ * (about 1 MB) until it was written. -1 with errno if a write failed.
  */
-static void
-journal_records(struct cursor *c, struct buf *out, int64_t now)
+static int
+journal_records(struct cursor *c, struct buf *out, int64_t now, off_t *at)
 {
 	struct buf	 pl, ids;
 	const char	*p = c->pending.data, *e;
 	size_t		 left = c->pending.len, n;
-	int		 last;
+	int		 last, rc = 0, saved;
 
 	buf_init(&pl);
 	buf_init(&ids);
@@ -1887,9 +1902,14 @@ journal_records(struct cursor *c, struct buf *out, int64_t now)
 			buf_add(&pl, ids.data, ids.len);
 		buf_adds(&pl, "]}");
 		record_add(out, pl.data, pl.len);
+		if ((rc = journal_flush(c, out, at)) == -1)
+			break;
 	} while (!last);
+	saved = errno;
 	buf_free(&ids);
 	buf_free(&pl);
+	errno = saved;
+	return rc;
 }
 
 /* Saves go to the next journal file from now on. */
@@ -2686,6 +2706,7 @@ journal_append(struct cursor *c, struct buf *err)
 {
 	struct buf	 wb;
 	char		*path;
+	off_t		 at;
 	int		 saved;
 
 	if (sync_failed(c, err) == -1) {
@@ -2700,8 +2721,8 @@ journal_append(struct cursor *c, struct buf *err)
 	if (journal_open(c, err) == -1)
 		return -1;
 	buf_init(&wb);
-	journal_records(c, &wb, time_now_ms());
-	if (pwrite_all(c->jfd, wb.data, wb.len, c->jlen) == -1) {
+	at = c->jlen;
+	if (journal_records(c, &wb, time_now_ms(), &at) == -1) {
 		saved = errno;
 		path = journal_path(c->dir, c->name, c->jgen);
 		buf_printf(err, "cannot write %s: %s", path, strerror(saved));
@@ -2712,7 +2733,7 @@ journal_append(struct cursor *c, struct buf *err)
 			journal_rotate(c);
 		return -1;
 	}
-	c->jlen += (off_t)wb.len;
+	c->jlen = at;
 	jfile_set(c, c->jgen, c->jlen);
 	buf_free(&wb);
 	c->saved_end = c->end;
