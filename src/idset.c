@@ -3,8 +3,12 @@
  * in sorted buckets under an extendible-hashing directory (see idset.h).
  *
  * A bucket holds the ids whose fingerprints share its top `depth' bits,
- * sorted by fingerprint, in three arrays (high 64 bits, key, low 16 bits)
- * of one block sized to what it holds. A full bucket splits in two
+ * sorted by fingerprint, in three arrays (64 bits of the fingerprint, the
+ * key, the rest of the fingerprint) of one block sized to what it holds.
+ * A bucket at least NARROW deep has its ids' first 8 bits in its place in
+ * the directory: its entries keep bits 8 to 79 (64 + 8 bits, 13 bytes with
+ * the key); a shallower one keeps bits 0 to 79 (64 + 16 bits, 14 bytes).
+ * A set of more than about 45,000 ids has only narrow buckets. A full bucket splits in two
  * on its next bit (the sorted order makes that a cut), doubling the
  * directory first when it is as deep; after a prune, buddies small enough
  * merge back and the directory halves when it can.
@@ -40,7 +44,9 @@
 #define BUCKET_MERGE	(BUCKET_MAX / 2)	/* buddies merge below */
 #define DEPTH_MAX	48	/* deeper: a bucket grows instead */
 #define CAP_LIMIT	65535
-#define FREE_CLASSES	(BUCKET_MAX / 8 + 8)	/* dead blocks reused whole */
+#define NARROW		8	/* this deep: the first 8 bits implied */
+#define FREE_CAPS	(BUCKET_MAX / 8 + 8)	/* dead blocks reused whole */
+#define FREE_CLASSES	(2 * FREE_CAPS)		/* ... wide and narrow */
 #define NO_BLOCK	UINT32_MAX
 
 struct bucket {
@@ -50,7 +56,8 @@ struct bucket {
 	uint8_t		 depth;
 	uint8_t		 dead;	/* a block left behind, for the compaction */
 	uint32_t	 fwd;	/* where the compaction moves it */
-	uint64_t	 hi[];	/* cap; then uint32_t t[], uint16_t lo[] */
+	uint64_t	 hi[];	/* cap; then uint32_t t[], uint16_t lo[] (or
+			 * uint8_t lo[] when narrow) */
 };
 
 /* A prune under way (idset_prune_step()). */
@@ -94,18 +101,77 @@ b_t(struct bucket *b)
 	return (uint32_t *)(void *)(b->hi + b->cap);
 }
 
+static int
+narrow(unsigned int depth)
+{
+	return depth >= NARROW;
+}
+
+/* The last bits of the fingerprints: 16 (wide) or 8 (narrow) each. */
 static uint16_t *
 b_lo(struct bucket *b)
 {
 	return (uint16_t *)(void *)(b_t(b) + b->cap);
 }
 
-/* The bytes of a block of cap entries: a multiple of 8, as offsets are. */
+static uint8_t *
+b_lo8(struct bucket *b)
+{
+	return (uint8_t *)(void *)(b_t(b) + b->cap);
+}
+
+static unsigned int
+lo_get(struct bucket *b, size_t j)
+{
+	return narrow(b->depth) ? b_lo8(b)[j] : b_lo(b)[j];
+}
+
+static void
+lo_set(struct bucket *b, size_t j, unsigned int v)
+{
+	if (narrow(b->depth))
+		b_lo8(b)[j] = (uint8_t)v;
+	else
+		b_lo(b)[j] = (uint16_t)v;
+}
+
+/* Move n entries from j to k within b (overlapping: memmove). */
+static void
+entries_move(struct bucket *b, size_t k, size_t j, size_t n)
+{
+	size_t	 lsz = narrow(b->depth) ? 1 : 2;
+
+	memmove(b->hi + k, b->hi + j, n * sizeof(*b->hi));
+	memmove(b_t(b) + k, b_t(b) + j, n * sizeof(uint32_t));
+	memmove(b_lo8(b) + k * lsz, b_lo8(b) + j * lsz, n * lsz);
+}
+
+/*
+ * A fingerprint (hi, lo) as the bucket holds it: the same when wide; bits
+ * 8 to 71 and 72 to 79 when narrow.
+ */
+static void
+fp_held(const struct bucket *b, uint64_t hi, uint16_t lo, uint64_t *w,
+    unsigned int *l)
+{
+	if (narrow(b->depth)) {
+		*w = (hi << 8) | (lo >> 8);
+		*l = lo & 0xff;
+	} else {
+		*w = hi;
+		*l = lo;
+	}
+}
+
+/*
+ * The bytes of a block of cap entries at this depth: a multiple of 8, as
+ * offsets are.
+ */
 static size_t
-b_size(size_t cap)
+b_size(size_t cap, unsigned int depth)
 {
 	return (sizeof(struct bucket) + cap * (sizeof(uint64_t) +
-	    sizeof(uint32_t) + sizeof(uint16_t)) + 7) & ~(size_t)7;
+	    sizeof(uint32_t) + (narrow(depth) ? 1 : 2)) + 7) & ~(size_t)7;
 }
 
 /* The block at an offset (in units of 8 bytes), and the one of a slot. */
@@ -133,7 +199,7 @@ store_compact(struct idset *s)
 
 	for (off = to = 0; off < s->used; off += sz) {
 		b = (struct bucket *)(void *)(s->store + off);
-		sz = b_size(b->cap);
+		sz = b_size(b->cap, b->depth);
 		if (!b->dead) {
 			b->fwd = (uint32_t)(to >> 3);
 			to += sz;
@@ -143,7 +209,7 @@ store_compact(struct idset *s)
 		s->dir[i] = slot_b(s, i)->fwd;
 	for (off = 0; off < s->used; off += sz) {
 		b = (struct bucket *)(void *)(s->store + off);
-		sz = b_size(b->cap);
+		sz = b_size(b->cap, b->depth);
 		if (!b->dead && ((size_t)b->fwd << 3) != off)
 			memmove(s->store + ((size_t)b->fwd << 3), b, sz);
 	}
@@ -298,11 +364,13 @@ key_sec(int64_t key_ms)
 	return (uint32_t)(idset_key_held(key_ms) / 1000);
 }
 
-/* The free list of blocks of this cap, or -1. */
+/* The free list of blocks of this cap and layout, or -1. */
 static int
-free_class(size_t cap)
+free_class(size_t cap, unsigned int depth)
 {
-	return cap % 8 == 0 && cap / 8 < FREE_CLASSES ? (int)(cap / 8) : -1;
+	if (cap % 8 != 0 || cap / 8 >= FREE_CAPS)
+		return -1;
+	return (int)(cap / 8) + (narrow(depth) ? FREE_CAPS : 0);
 }
 
 /*
@@ -314,16 +382,17 @@ bucket_new(struct idset *s, size_t cap, unsigned int depth)
 {
 	struct bucket	*b;
 	size_t		 off = s->used;
-	int		 cl = free_class(cap);
+	size_t		 sz = b_size(cap, depth);
+	int		 cl = free_class(cap, depth);
 
 	if (cl != -1 && s->freel[cl] != NO_BLOCK) {
 		off = (size_t)s->freel[cl] << 3;
 		s->freel[cl] = at(s, s->freel[cl])->fwd;
-		s->dead -= b_size(cap);
-	} else if (s->size - s->used < b_size(cap))
+		s->dead -= sz;
+	} else if (s->size - s->used < sz)
 		fatalx("dedupe set: no room was reserved for a bucket");
 	else
-		s->used += b_size(cap);
+		s->used += sz;
 	b = (struct bucket *)(void *)(s->store + off);
 	b->tmin = UINT32_MAX;
 	b->n = 0;
@@ -338,8 +407,8 @@ static void
 bucket_free(struct idset *s, uint32_t off)
 {
 	struct bucket	*b = at(s, off);
-	size_t		 sz = b_size(b->cap);
-	int		 cl = free_class(b->cap);
+	size_t		 sz = b_size(b->cap, b->depth);
+	int		 cl = free_class(b->cap, b->depth);
 
 	b->dead = 1;
 	if (((size_t)off << 3) + sz == s->used) {
@@ -353,15 +422,40 @@ bucket_free(struct idset *s, uint32_t off)
 	}
 }
 
-/* Copy entries [from, from + n) of src to the end of dst. */
+/*
+ * Copy entries [from, from + n) of src to the end of dst. A split from
+ * wide to narrow drops the first 8 bits; a merge from narrow to wide puts
+ * them back: top8, the first 8 bits of src's place in the directory.
+ */
 static void
-bucket_append(struct bucket *dst, struct bucket *src, size_t from, size_t n)
+bucket_append(struct bucket *dst, struct bucket *src, size_t from, size_t n,
+    unsigned int top8)
 {
-	size_t	 i;
+	uint64_t	 w;
+	size_t		 i, lsz = narrow(src->depth) ? 1 : 2;
+	unsigned int	 l;
 
-	memcpy(dst->hi + dst->n, src->hi + from, n * sizeof(uint64_t));
 	memcpy(b_t(dst) + dst->n, b_t(src) + from, n * sizeof(uint32_t));
-	memcpy(b_lo(dst) + dst->n, b_lo(src) + from, n * sizeof(uint16_t));
+	if (narrow(dst->depth) == narrow(src->depth)) {
+		memcpy(dst->hi + dst->n, src->hi + from, n * sizeof(uint64_t));
+		memcpy(b_lo8(dst) + dst->n * lsz, b_lo8(src) + from * lsz,
+		    n * lsz);
+	} else if (narrow(dst->depth)) {
+		for (i = 0; i < n; i++) {
+			w = src->hi[from + i];
+			l = b_lo(src)[from + i];
+			dst->hi[dst->n + i] = (w << 8) | (l >> 8);
+			b_lo8(dst)[dst->n + i] = (uint8_t)l;
+		}
+	} else {
+		for (i = 0; i < n; i++) {
+			w = src->hi[from + i];
+			l = b_lo8(src)[from + i];
+			dst->hi[dst->n + i] = ((uint64_t)top8 << 56) | (w >> 8);
+			b_lo(dst)[dst->n + i] = (uint16_t)(((w & 0xff) << 8) |
+			    l);
+		}
+	}
 	for (i = 0; i < n; i++)
 		if (b_t(src)[from + i] < dst->tmin)
 			dst->tmin = b_t(src)[from + i];
@@ -394,11 +488,11 @@ bucket_resize(struct idset *s, size_t i, size_t cap)
 	uint32_t	 old, off;
 	size_t		 first, span;
 
-	store_reserve(s, b_size(cap));
+	store_reserve(s, b_size(cap, slot_b(s, i)->depth));
 	old = s->dir[i];
 	first = slot_first(s, i, &span);
 	off = bucket_new(s, cap, at(s, old)->depth);
-	bucket_append(at(s, off), at(s, old), 0, at(s, old)->n);
+	bucket_append(at(s, off), at(s, old), 0, at(s, old)->n, 0);
 	dir_set(s, first, span, off);
 	bucket_free(s, old);
 }
@@ -442,8 +536,9 @@ bucket_split(struct idset *s, size_t i)
 		s->gdepth++;
 		i *= 2;
 	}
-	/* Sorted, with the top depth bits shared: the next bit cuts. */
-	bit = (uint64_t)1 << (63 - b->depth);
+	/* Sorted, with the top depth bits shared: the next bit cuts (a
+	 * narrow bucket's entries start at bit 8). */
+	bit = (uint64_t)1 << (63 - (b->depth - (narrow(b->depth) ? 8 : 0)));
 	for (lo = 0, hi = b->n; lo < hi; ) {
 		mid = lo + (hi - lo) / 2;
 		if (b->hi[mid] & bit)
@@ -453,13 +548,14 @@ bucket_split(struct idset *s, size_t i)
 	}
 	lcap = cap_for(lo);
 	rcap = cap_for(b->n - lo);
-	store_reserve(s, b_size(lcap) + b_size(rcap));
+	store_reserve(s, b_size(lcap, b->depth + 1u) +
+	    b_size(rcap, b->depth + 1u));
 	boff = s->dir[i];
 	b = at(s, boff);
 	loff = bucket_new(s, lcap, b->depth + 1u);
 	roff = bucket_new(s, rcap, b->depth + 1u);
-	bucket_append(at(s, loff), b, 0, lo);
-	bucket_append(at(s, roff), b, lo, b->n - lo);
+	bucket_append(at(s, loff), b, 0, lo, 0);
+	bucket_append(at(s, roff), b, lo, b->n - lo, 0);
 	first = slot_first(s, i, &span);
 	dir_set(s, first, span / 2, loff);
 	dir_set(s, first + span / 2, span / 2, roff);
@@ -467,18 +563,21 @@ bucket_split(struct idset *s, size_t i)
 }
 
 /*
- * The position of (hi, lo) in b, or where it would go; *found if there.
- * Fingerprints are uniform: the search starts where the value says (its
- * bits after the bucket's) and narrows to a few cache lines around.
+ * The position of a fingerprint in b, or where it would go; *found if
+ * there. Fingerprints are uniform: the search starts where the value says
+ * (its bits after the bucket's) and narrows to a few cache lines around.
  */
 static size_t
-bucket_find(const struct bucket *b, uint64_t hi, uint16_t lo, int *found)
+bucket_find(struct bucket *b, uint64_t fhi, uint16_t flo, int *found)
 {
-	const uint16_t	*blo = b_lo((struct bucket *)b);
+	uint64_t	 hi;
+	unsigned int	 lo, sh = narrow(b->depth) ? 8 : 0;
 	size_t		 l = 0, h = b->n, m, est;
 
+	fp_held(b, fhi, flo, &hi, &lo);
 	if (b->n > 32 && b->depth < 40) {
-		est = (size_t)((((hi << b->depth) >> 40) * b->n) >> 24);
+		est = (size_t)((((hi << (b->depth - sh)) >> 40) * b->n) >>
+		    24);
 		if (est >= 16 && b->hi[est - 16] < hi)
 			l = est - 16;
 		if (est + 16 < b->n && b->hi[est + 16] > hi)
@@ -486,12 +585,12 @@ bucket_find(const struct bucket *b, uint64_t hi, uint16_t lo, int *found)
 	}
 	while (l < h) {
 		m = l + (h - l) / 2;
-		if (b->hi[m] < hi || (b->hi[m] == hi && blo[m] < lo))
+		if (b->hi[m] < hi || (b->hi[m] == hi && lo_get(b, m) < lo))
 			l = m + 1;
 		else
 			h = m;
 	}
-	*found = l < b->n && b->hi[l] == hi && blo[l] == lo;
+	*found = l < b->n && b->hi[l] == hi && lo_get(b, l) == lo;
 	return l;
 }
 
@@ -516,7 +615,7 @@ idset_new(void)
 		fatalx("dedupe set: cannot draw a random key");
 	s->dir = xcalloc(1, sizeof(*s->dir));
 	memset(s->freel, 0xff, sizeof(s->freel));
-	store_reserve(s, b_size(0));
+	store_reserve(s, b_size(0, 0));
 	s->dir[0] = bucket_new(s, 0, 0);
 	s->tmin = s->tmin_new = UINT32_MAX;
 	return s;
@@ -580,10 +679,11 @@ idset_insert(struct idset *s, const char *id, size_t len, int64_t key_ms,
     int raise)
 {
 	struct bucket	*b;
-	uint64_t	 hi;
-	uint32_t	 t = key_sec(key_ms), *bt;
-	uint16_t	 lo, *blo;
+	uint64_t	 hi, w;
+	uint32_t	 t = key_sec(key_ms);
+	uint16_t	 lo;
 	size_t		 i, pos;
+	unsigned int	 l;
 	int		 found;
 
 	if (event_id_valid(id, len, NULL) == -1)
@@ -607,14 +707,11 @@ idset_insert(struct idset *s, const char *id, size_t len, int64_t key_ms,
 		else
 			bucket_resize(s, i, cap_for(b->n + 1));
 	}
-	bt = b_t(b);
-	blo = b_lo(b);
-	memmove(b->hi + pos + 1, b->hi + pos, (b->n - pos) * sizeof(*b->hi));
-	memmove(bt + pos + 1, bt + pos, (b->n - pos) * sizeof(*bt));
-	memmove(blo + pos + 1, blo + pos, (b->n - pos) * sizeof(*blo));
-	b->hi[pos] = hi;
-	bt[pos] = t;
-	blo[pos] = lo;
+	entries_move(b, pos + 1, pos, b->n - pos);
+	fp_held(b, hi, lo, &w, &l);
+	b->hi[pos] = w;
+	b_t(b)[pos] = t;
+	lo_set(b, pos, l);
 	if (t < b->tmin)
 		b->tmin = t;
 	if (t < s->tmin)
@@ -651,7 +748,6 @@ bucket_filter(struct idset *s, size_t i, uint32_t cut, size_t *ties)
 {
 	struct bucket	*b = slot_b(s, i);
 	uint32_t	*bt = b_t(b);
-	uint16_t	*blo = b_lo(b);
 	size_t		 j, k, dropped;
 
 	b->tmin = UINT32_MAX;
@@ -664,7 +760,7 @@ bucket_filter(struct idset *s, size_t i, uint32_t cut, size_t *ties)
 		}
 		b->hi[k] = b->hi[j];
 		bt[k] = bt[j];
-		blo[k] = blo[j];
+		lo_set(b, k, lo_get(b, j));
 		if (bt[k] < b->tmin)
 			b->tmin = bt[k];
 		k++;
@@ -684,6 +780,7 @@ merge_pass(struct idset *s)
 	struct bucket	*b, *u, *m;
 	uint32_t	 boff, uoff, moff;
 	size_t		 i, first, span, budf, cap;
+	unsigned int	 btop, utop, sh;
 	int		 merged = 0;
 
 	for (i = 0; i < (size_t)1 << s->gdepth; i += span) {
@@ -696,19 +793,23 @@ merge_pass(struct idset *s)
 		if (u->depth != b->depth || b->n + u->n > BUCKET_MERGE)
 			continue;
 		cap = cap_for(b->n + u->n);
-		store_reserve(s, b_size(cap));
+		store_reserve(s, b_size(cap, b->depth - 1u));
 		boff = s->dir[i];
 		uoff = s->dir[budf];
 		moff = bucket_new(s, cap, at(s, boff)->depth - 1u);
 		m = at(s, moff);
 		b = at(s, boff);
 		u = at(s, uoff);
+		/* their first 8 bits, should the merged one be wide */
+		sh = s->gdepth >= NARROW ? s->gdepth - NARROW : 0;
+		btop = (unsigned int)(first >> sh);
+		utop = (unsigned int)(budf >> sh);
 		if (first < budf) {
-			bucket_append(m, b, 0, b->n);
-			bucket_append(m, u, 0, u->n);
+			bucket_append(m, b, 0, b->n, btop);
+			bucket_append(m, u, 0, u->n, utop);
 		} else {
-			bucket_append(m, u, 0, u->n);
-			bucket_append(m, b, 0, b->n);
+			bucket_append(m, u, 0, u->n, utop);
+			bucket_append(m, b, 0, b->n, btop);
 		}
 		first &= ~span;
 		dir_set(s, first, 2 * span, moff);

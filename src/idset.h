@@ -2,11 +2,13 @@
  * idset.c: the event_id dedupe set of a cursor. It keeps an 80-bit keyed
  * fingerprint of each id (SipHash-2-4-128 under a random key drawn when
  * the set is made), never the id itself, and its prune key to the second:
- * 14 bytes an id in dense sorted buckets (extendible hashing on the top
- * bits of the fingerprint), about 15 bytes an id in all. Lookups and inserts
- * cost a hash and a binary search in one bucket of at most 256 ids; a
- * bucket grows or splits alone, so the set never holds two copies of
- * itself. The ids themselves are on disk (cursor.c).
+ * 13 bytes an id in dense sorted buckets (extendible hashing on the top
+ * bits of the fingerprint; a bucket 8 bits deep or more has its ids' first
+ * 8 bits in its place, as every bucket of a set of more than about 45,000
+ * ids does; 14 bytes in a shallower one), about 14 bytes an id in all.
+ * Lookups and inserts cost a hash and a binary search in one bucket of at
+ * most 256 ids; a bucket grows or splits alone, so the set never holds two
+ * copies of itself. The ids themselves are on disk (cursor.c).
  *
  * A fingerprint collision would make a new event look delivered: a lost
  * event. With n ids in the set, a new id collides with probability
