@@ -8,10 +8,10 @@
  * A bucket at least NARROW deep has its ids' first 8 bits in its place in
  * the directory: its entries keep bits 8 to 79 (64 + 8 bits, 13 bytes with
  * the key); a shallower one keeps bits 0 to 79 (64 + 16 bits, 14 bytes).
- * A set of more than about 45,000 ids has only narrow buckets. A full bucket splits in two
- * on its next bit (the sorted order makes that a cut), doubling the
- * directory first when it is as deep; after a prune, buddies small enough
- * merge back and the directory halves when it can.
+ * A set of more than about 45,000 ids has only narrow buckets. A full
+ * bucket splits in two on its next bit (the sorted order makes that a
+ * cut), doubling the directory first when it is as deep; after a prune,
+ * buddies small enough merge back and the directory halves when it can.
  *
  * The blocks are the set's own: one store, taken from its end, that the
  * directory addresses by offset. A bucket that grows or splits leaves its
@@ -22,7 +22,7 @@
  * buckets grow through the same sizes), which keeps those passes rare. With
  * each bucket a malloc() block of its own, the resized buckets left holes
  * in the heap that nothing else filled: at 529,000 ids the process grew
- * 21.3 bytes an id for 15.1 allocated (bench/idset_bench). A large store
+ * 16.9 bytes an id for 15.1 allocated (bench/idset_bench). A large store
  * is a mapping of its own (above malloc's mmap threshold), so it grows in
  * place or is remapped, never copied, and after a large prune it gives
  * its pages back.
@@ -88,7 +88,7 @@ struct idset {
 	size_t		 size;		/* of the store */
 	size_t		 used;		/* from its start, live or dead */
 	size_t		 dead;		/* bytes of dead blocks in used */
-	uint32_t	 freel[FREE_CLASSES];	/* dead blocks by cap / 8 */
+	uint32_t	 freel[FREE_CLASSES];	/* dead blocks by size */
 	size_t		 n;
 	uint32_t	 tmin;		/* <= every key (prunes skip above) */
 	uint32_t	 tmin_new;	/* ... of those added during a prune */
