@@ -388,9 +388,10 @@ test_many_ids(void **state)
 	cursor_free(c);
 }
 
-/* Run cursor_commit() with files limited to 4096 bytes (a full disk). */
+/* Run cursor_commit() with files limited to limit bytes (a full disk). */
 static int
-commit_small_disk(struct cursor *c, int64_t end, struct buf *err)
+commit_disk_limit(struct cursor *c, int64_t end, struct buf *err,
+    rlim_t limit)
 {
 	struct rlimit	 old, small;
 	void		(*oldsig)(int);
@@ -398,13 +399,19 @@ commit_small_disk(struct cursor *c, int64_t end, struct buf *err)
 
 	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
 	small = old;
-	small.rlim_cur = 4096;
+	small.rlim_cur = limit;
 	oldsig = signal(SIGXFSZ, SIG_IGN);
 	assert_int_equal(setrlimit(RLIMIT_FSIZE, &small), 0);
 	r = cursor_commit(c, end, err);
 	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
 	signal(SIGXFSZ, oldsig);
 	return r;
+}
+
+static int
+commit_small_disk(struct cursor *c, int64_t end, struct buf *err)
+{
+	return commit_disk_limit(c, end, err, 4096);
 }
 
 static void
@@ -528,15 +535,35 @@ test_journal_write_fails(void **state)
 	free(after);
 	assert_int_equal(cursor_end(c), T + 2 * MIN);
 	commit_ok(f, c, T + 2 * MIN);
+
+	/* A save of several records (they are written one at a time) that
+	 * fails after the first went out: the file is cut back to where the
+	 * save began, and the next save writes them all. */
+	assert_int_equal(stat(jpath, &st), 0);
+	jsize = st.st_size;
+	add_many(c, "wide", 6000, T);
+	buf_reset(&f->err);
+	assert_int_equal(commit_disk_limit(c, T + 2 * MIN, &f->err,
+	    (rlim_t)jsize + 100000), -1);
+	expect = xasprintf("cannot write %s: %s", jpath, strerror(EFBIG));
+	assert_string_equal(f->err.data, expect);
+	free(expect);
+	assert_int_equal(stat(jpath, &st), 0);
+	assert_int_equal(st.st_size, jsize);
+	commit_ok(f, c, T + 2 * MIN);
+	assert_int_equal(stat(jpath, &st), 0);
+	assert_true(st.st_size > jsize + 100000);
 	cursor_free(c);
 
 	c = open_ok(f, 100000, 10 * MIN, CURSOR_OK);
 	assert_int_equal(cursor_end(c), T + 2 * MIN);
-	assert_int_equal(cursor_count(c), 2002);
+	assert_int_equal(cursor_count(c), 8002);
 	assert_true(cursor_has(c, "first"));
 	assert_true(cursor_has(c, "second"));
 	assert_true(cursor_has(c, "event-0"));
 	assert_true(cursor_has(c, "event-1999"));
+	assert_true(cursor_has(c, "wide-0"));
+	assert_true(cursor_has(c, "wide-5999"));
 	cursor_free(c);
 
 	/* A directory where the journal is: skipped with a warning, the
