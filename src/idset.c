@@ -55,7 +55,8 @@ struct bucket {
 	uint16_t	 cap;
 	uint8_t		 depth;
 	uint8_t		 dead;	/* a block left behind, for the compaction */
-	uint32_t	 fwd;	/* where the compaction moves it */
+	uint32_t	 fwd;	/* where the compaction moves it; when dead,
+			 * the next dead block of its size */
 	uint64_t	 hi[];	/* cap; then uint32_t t[], uint16_t lo[] (or
 			 * uint8_t lo[] when narrow) */
 };
@@ -107,6 +108,20 @@ narrow(unsigned int depth)
 	return depth >= NARROW;
 }
 
+/* The bits of a fingerprint a bucket's place holds, not its entries. */
+static unsigned int
+implied_bits(unsigned int depth)
+{
+	return narrow(depth) ? 8 : 0;
+}
+
+/* The bytes of the last bits of an entry: 16 or 8 bits. */
+static size_t
+lo_bytes(unsigned int depth)
+{
+	return narrow(depth) ? 1 : 2;
+}
+
 /* The last bits of the fingerprints: 16 (wide) or 8 (narrow) each. */
 static uint16_t *
 b_lo(struct bucket *b)
@@ -139,7 +154,7 @@ lo_set(struct bucket *b, size_t j, unsigned int v)
 static void
 entries_move(struct bucket *b, size_t k, size_t j, size_t n)
 {
-	size_t	 lsz = narrow(b->depth) ? 1 : 2;
+	size_t	 lsz = lo_bytes(b->depth);
 
 	memmove(b->hi + k, b->hi + j, n * sizeof(*b->hi));
 	memmove(b_t(b) + k, b_t(b) + j, n * sizeof(uint32_t));
@@ -171,14 +186,21 @@ static size_t
 b_size(size_t cap, unsigned int depth)
 {
 	return (sizeof(struct bucket) + cap * (sizeof(uint64_t) +
-	    sizeof(uint32_t) + (narrow(depth) ? 1 : 2)) + 7) & ~(size_t)7;
+	    sizeof(uint32_t) + lo_bytes(depth)) + 7) & ~(size_t)7;
+}
+
+/* The block at a byte offset in the store. */
+static struct bucket *
+at_byte(const struct idset *s, size_t off)
+{
+	return (struct bucket *)(void *)(s->store + off);
 }
 
 /* The block at an offset (in units of 8 bytes), and the one of a slot. */
 static struct bucket *
 at(const struct idset *s, uint32_t off)
 {
-	return (struct bucket *)(void *)(s->store + ((size_t)off << 3));
+	return at_byte(s, (size_t)off << 3);
 }
 
 static struct bucket *
@@ -198,7 +220,7 @@ store_compact(struct idset *s)
 	size_t		 off, to, sz, i;
 
 	for (off = to = 0; off < s->used; off += sz) {
-		b = (struct bucket *)(void *)(s->store + off);
+		b = at_byte(s, off);
 		sz = b_size(b->cap, b->depth);
 		if (!b->dead) {
 			b->fwd = (uint32_t)(to >> 3);
@@ -208,7 +230,7 @@ store_compact(struct idset *s)
 	for (i = 0; i < (size_t)1 << s->gdepth; i++)
 		s->dir[i] = slot_b(s, i)->fwd;
 	for (off = 0; off < s->used; off += sz) {
-		b = (struct bucket *)(void *)(s->store + off);
+		b = at_byte(s, off);
 		sz = b_size(b->cap, b->depth);
 		if (!b->dead && ((size_t)b->fwd << 3) != off)
 			memmove(s->store + ((size_t)b->fwd << 3), b, sz);
@@ -393,7 +415,7 @@ bucket_new(struct idset *s, size_t cap, unsigned int depth)
 		fatalx("dedupe set: no room was reserved for a bucket");
 	else
 		s->used += sz;
-	b = (struct bucket *)(void *)(s->store + off);
+	b = at_byte(s, off);
 	b->tmin = UINT32_MAX;
 	b->n = 0;
 	b->cap = (uint16_t)cap;
@@ -432,7 +454,7 @@ bucket_append(struct bucket *dst, struct bucket *src, size_t from, size_t n,
     unsigned int top8)
 {
 	uint64_t	 w;
-	size_t		 i, lsz = narrow(src->depth) ? 1 : 2;
+	size_t		 i, lsz = lo_bytes(src->depth);
 	unsigned int	 l;
 
 	memcpy(b_t(dst) + dst->n, b_t(src) + from, n * sizeof(uint32_t));
@@ -538,7 +560,7 @@ bucket_split(struct idset *s, size_t i)
 	}
 	/* Sorted, with the top depth bits shared: the next bit cuts (a
 	 * narrow bucket's entries start at bit 8). */
-	bit = (uint64_t)1 << (63 - (b->depth - (narrow(b->depth) ? 8 : 0)));
+	bit = (uint64_t)1 << (63 - (b->depth - implied_bits(b->depth)));
 	for (lo = 0, hi = b->n; lo < hi; ) {
 		mid = lo + (hi - lo) / 2;
 		if (b->hi[mid] & bit)
@@ -571,7 +593,7 @@ static size_t
 bucket_find(struct bucket *b, uint64_t fhi, uint16_t flo, int *found)
 {
 	uint64_t	 hi;
-	unsigned int	 lo, sh = narrow(b->depth) ? 8 : 0;
+	unsigned int	 lo, sh = implied_bits(b->depth);
 	size_t		 l = 0, h = b->n, m, est;
 
 	fp_held(b, fhi, flo, &hi, &lo);
