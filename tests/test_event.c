@@ -564,17 +564,58 @@ test_tree_lifetimes(void **state)
 	buf_free(&err);
 }
 
+/* What a reading an element at a time has gathered so far. */
+struct reading {
+	struct buf	 why;	/* the reader's reason for the last one */
+	struct buf	 evs;
+	struct buf	 errs;
+	size_t		 nev;
+	size_t		 nerr;
+};
+
+static void
+reading_init(struct reading *r)
+{
+	memset(r, 0, sizeof(*r));
+	buf_init(&r->why);
+	buf_init(&r->evs);
+	buf_init(&r->errs);
+}
+
+static void
+reading_free(struct reading *r)
+{
+	buf_free(&r->why);
+	buf_free(&r->evs);
+	buf_free(&r->errs);
+}
+
+/* An element read: the event (then freed), or NULL: rejected for r->why. */
+static void
+reading_item(struct reading *r, struct hss_event *ev)
+{
+	if (ev != NULL) {
+		buf_printf(&r->evs, "event %s %lld\n", ev->event_id,
+		    (long long)ev->occur_time);
+		hss_event_free(ev);
+		r->nev++;
+	} else {
+		buf_printf(&r->errs, "error %s\n", r->why.data);
+		r->nerr++;
+	}
+	buf_reset(&r->why);
+}
+
 /* describe_stream()'s form of what a reading gave, when it did not fail. */
 static void
-describe_read(struct buf *out, int64_t total_num, const struct buf *evs,
-    const struct buf *errs, size_t nev, size_t nerr)
+describe_read(struct buf *out, int64_t total_num, const struct reading *r)
 {
 	buf_printf(out, "ok total_num=%lld nevents=%zu nerrors=%zu\n",
-	    (long long)total_num, nev, nerr);
-	if (evs->len)
-		buf_add(out, evs->data, evs->len);
-	if (errs->len)
-		buf_add(out, errs->data, errs->len);
+	    (long long)total_num, r->nev, r->nerr);
+	if (r->evs.len)
+		buf_add(out, r->evs.data, r->evs.len);
+	if (r->errs.len)
+		buf_add(out, r->errs.data, r->errs.len);
 }
 
 /*
@@ -589,46 +630,35 @@ describe_stream(struct buf *out, const char *body, size_t len)
 {
 	struct event_page	 pg;
 	struct hss_event	*ev;
-	struct buf		 why, evs, errs, err;
-	size_t			 nev = 0, nerr = 0;
+	struct reading		 r;
+	struct buf		 err;
 	int			 rc;
 
 	memset(&pg, 0, sizeof(pg));
-	buf_init(&why);
-	buf_init(&evs);
-	buf_init(&errs);
+	reading_init(&r);
 	buf_init(&err);
 	if (event_page_open(body, len, &pg, &err) == -1) {
 		buf_adds(out, "fail\n");
 		goto done;
 	}
-	while ((rc = event_page_next(&pg, &ev, &why)) != 0) {
+	while ((rc = event_page_next(&pg, &ev, &r.why)) != 0) {
 		if (rc == -1) {
 			assert_null(ev);
-			assert_null(strchr(why.data, '\n'));
+			assert_null(strchr(r.why.data, '\n'));
 			buf_adds(out, "fail\n");
 			goto done;
 		}
-		if (rc == 1) {
-			buf_printf(&evs, "event %s %lld\n", ev->event_id,
-			    (long long)ev->occur_time);
-			hss_event_free(ev);
-			nev++;
-		} else {
+		if (rc != 1) {
 			assert_int_equal(rc, 2);
 			assert_null(ev);
-			buf_printf(&errs, "error %s\n", why.data);
-			nerr++;
 		}
-		buf_reset(&why);
+		reading_item(&r, ev);
 	}
-	assert_int_equal(pg.nitems, nev + nerr);
-	describe_read(out, pg.total_num, &evs, &errs, nev, nerr);
+	assert_int_equal(pg.nitems, r.nev + r.nerr);
+	describe_read(out, pg.total_num, &r);
 done:
 	event_page_clear(&pg);
-	buf_free(&why);
-	buf_free(&evs);
-	buf_free(&errs);
+	reading_free(&r);
 	buf_free(&err);
 }
 
@@ -644,19 +674,16 @@ describe_arriving(struct buf *out, const char *body, size_t len,
 {
 	struct event_stream	 es;
 	struct hss_event	*ev;
-	struct buf		 why, evs, errs;
-	size_t			 have = 0, from = 0, used, nev = 0, nerr = 0;
-	size_t			 calls = 0;
+	struct reading		 r;
+	size_t			 have = 0, from = 0, used, calls = 0;
 	int			 rc, fin;
 
 	event_stream_init(&es);
-	buf_init(&why);
-	buf_init(&evs);
-	buf_init(&errs);
+	reading_init(&r);
 	for (;;) {
 		fin = have == len;
 		rc = event_stream_next(&es, body + from, have - from, fin,
-		    &used, &ev, &why);
+		    &used, &ev, &r.why);
 		from += used;
 		assert_true(from <= have);
 		assert_true(++calls < 4 * len + 64);
@@ -668,41 +695,32 @@ describe_arriving(struct buf *out, const char *body, size_t len,
 		if (rc == ES_HEAD)
 			continue;
 		if (rc == ES_WHOLE) {
-			assert_int_equal(nev + nerr, 0);
+			assert_int_equal(r.nev + r.nerr, 0);
 			assert_int_equal(from, 0);
 			describe_stream(out, body, len);
 			goto done;
 		}
 		if (rc == ES_FAILED) {
 			assert_null(ev);
-			assert_true(why.len > 0);
-			assert_null(strchr(why.data, '\n'));
+			assert_true(r.why.len > 0);
+			assert_null(strchr(r.why.data, '\n'));
 			buf_adds(out, "fail\n");
 			goto done;
 		}
 		if (rc == ES_DONE)
 			break;
-		if (rc == ES_EVENT) {
-			buf_printf(&evs, "event %s %lld\n", ev->event_id,
-			    (long long)ev->occur_time);
-			hss_event_free(ev);
-			nev++;
-		} else {
+		if (rc != ES_EVENT) {
 			assert_int_equal(rc, ES_SKIP);
 			assert_null(ev);
-			buf_printf(&errs, "error %s\n", why.data);
-			nerr++;
 		}
-		buf_reset(&why);
+		reading_item(&r, ev);
 	}
 	assert_int_equal(from, len);
-	assert_int_equal(es.nitems, nev + nerr);
-	describe_read(out, es.total_num, &evs, &errs, nev, nerr);
+	assert_int_equal(es.nitems, r.nev + r.nerr);
+	describe_read(out, es.total_num, &r);
 done:
 	event_stream_clear(&es);
-	buf_free(&why);
-	buf_free(&evs);
-	buf_free(&errs);
+	reading_free(&r);
 }
 
 /*
